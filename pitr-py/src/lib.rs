@@ -1,0 +1,1 @@
+//! Python module `pitr` (being built).

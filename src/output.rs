@@ -1,0 +1,61 @@
+//! Output conventions shared by every subcommand: text or `--json`, errors on
+//! stderr, exit codes (0 success, 1 problems found / unreachable, 2 usage or
+//! I/O error).
+
+use serde::Serialize;
+use std::io::Write;
+
+/// Where and how a subcommand prints.
+#[derive(Debug, Clone, Copy)]
+pub struct Output {
+    /// `--json` was given.
+    pub json: bool,
+}
+
+impl Output {
+    pub fn new(json: bool) -> Self {
+        Output { json }
+    }
+
+    /// Prints `value` as pretty JSON on stdout (one document).
+    pub fn print_json<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), CliError> {
+        let mut stdout = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut stdout, value).map_err(|e| CliError::new(e.to_string()))?;
+        writeln!(stdout).map_err(|e| CliError::new(e.to_string()))?;
+        Ok(())
+    }
+
+    /// Reports an error on stderr (as JSON `{"error": ...}` on stdout with `--json`).
+    pub fn error(&self, e: &CliError) {
+        if self.json {
+            let v = serde_json::json!({ "error": e.to_string() });
+            println!("{v}");
+        }
+        eprintln!("pitr: error: {e}");
+    }
+}
+
+/// An error that ends a subcommand with exit code 2.
+#[derive(Debug)]
+pub struct CliError(pub String);
+
+impl CliError {
+    pub fn new(msg: impl Into<String>) -> Self {
+        CliError(msg.into())
+    }
+}
+
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<E: std::error::Error> From<E> for CliError {
+    fn from(e: E) -> Self {
+        CliError(e.to_string())
+    }
+}
+
+/// Result of a subcommand.
+pub type CmdResult = Result<std::process::ExitCode, CliError>;
