@@ -271,10 +271,8 @@ impl Replay {
 
     fn stops_after(&mut self, r: &ReplayRecord) -> Option<ReplayOutcome> {
         match (&self.target, &r.kind) {
-            (RecoveryTarget::Name { name }, ReplayKind::RestorePoint { name: n, .. }) => {
-                if n == name {
-                    return Some(self.stop(StopKind::After, Some(r), self.last_end));
-                }
+            (RecoveryTarget::Name { name }, ReplayKind::RestorePoint { name: n, .. }) if n == name => {
+                return Some(self.stop(StopKind::After, Some(r), self.last_end));
             }
             (RecoveryTarget::Lsn { lsn }, _) if self.inclusive && r.start >= *lsn => {
                 return Some(self.stop(StopKind::After, Some(r), self.last_end));
