@@ -59,6 +59,9 @@ pub struct Scenario {
     pub primary: Cluster,
     /// The base backup (SQL API) taken after row 1.
     pub backup: Backup,
+    /// A second base backup taken on timeline 1 after `c7`, i.e. after the point
+    /// where timeline 2 forks off: the backup of the "not a child" trap.
+    pub late_backup: Backup,
     /// Steps in the order they happened.
     pub steps: Vec<Step>,
     /// `relfilenode` of the dropped table `victim`.
@@ -145,6 +148,7 @@ impl Scenario {
         steps.push(step_after(&primary, "drop", 1, xid, commit_time(&primary, xid), rows.clone()));
         pause();
         steps.push(commit(&primary, "c7", 1, 7, &mut rows));
+        let late_backup = primary.base_backup(BackupKind::SqlApi);
         primary.switch_wal();
         primary.stop();
 
@@ -182,7 +186,7 @@ impl Scenario {
             let last = h.lines().rfind(|l| !l.trim().is_empty()).unwrap();
             switch_points.insert(tli, last.split('\t').nth(1).unwrap().to_string());
         }
-        Scenario { major, primary, backup, steps, victim_relfilenode, switch_points, dir }
+        Scenario { major, primary, backup, late_backup, steps, victim_relfilenode, switch_points, dir }
     }
 }
 
