@@ -147,9 +147,9 @@ impl Reach<'_> {
         match self.inv.ancestry(x) {
             // Unknown history: assume it can.
             None => true,
-            Some(path) => path
-                .iter()
-                .any(|(tli, _, end)| *tli == t && end.is_some_and(|e| e > k.info.start_lsn)),
+            Some(path) => {
+                path.iter().any(|(tli, _, end)| *tli == t && end.is_some_and(|e| e > k.info.start_lsn))
+            }
         }
     }
 
@@ -166,7 +166,10 @@ impl Reach<'_> {
             }
         }
         if all_before {
-            Err((RemovalReason::BeforeEveryBackup, "before the start segment of every kept backup".to_string()))
+            Err((
+                RemovalReason::BeforeEveryBackup,
+                "before the start segment of every kept backup".to_string(),
+            ))
         } else {
             Err((
                 RemovalReason::TimelineNotReachable,
@@ -185,7 +188,9 @@ pub fn plan(inv: &Inventory, kept: &[KeptBackup]) -> Result<CleanupPlan, Error> 
         return Err(Error::Invalid("refusing to clean an archive without a kept backup".to_string()));
     }
     let seg = inv.seg_size().ok_or_else(|| {
-        Error::Invalid("the WAL segment size of the archive is unknown (give it with --wal-segsize)".to_string())
+        Error::Invalid(
+            "the WAL segment size of the archive is unknown (give it with --wal-segsize)".to_string(),
+        )
     })?;
     let reach = Reach { inv, kept, seg };
     let mut remove = Vec::new();
@@ -282,7 +287,11 @@ mod tests {
 
     fn kept(tli: TimeLineId, lsn: u64) -> KeptBackup {
         let start = SegmentName::of_lsn(tli, Lsn(lsn), seg1());
-        let text = format!("START WAL LOCATION: {} (file {start})\nCHECKPOINT LOCATION: {}\n", Lsn(lsn), Lsn(lsn + 0x38));
+        let text = format!(
+            "START WAL LOCATION: {} (file {start})\nCHECKPOINT LOCATION: {}\n",
+            Lsn(lsn),
+            Lsn(lsn + 0x38)
+        );
         KeptBackup { source: PathBuf::from(format!("b{tli}")), info: seam::parse_backup_info(&text).unwrap() }
     }
 
@@ -290,7 +299,9 @@ mod tests {
     /// 0/700000 with 7..=9, TL4 forked from TL1 at 0/300100 (segments 3, 4).
     fn archive() -> tempfile::TempDir {
         let d = tempfile::tempdir().unwrap();
-        let touch = |t: u32, n: u64| fs::write(d.path().join(SegmentName::new(t, n, seg1()).to_string()), b"").unwrap();
+        let touch = |t: u32, n: u64| {
+            fs::write(d.path().join(SegmentName::new(t, n, seg1()).to_string()), b"").unwrap()
+        };
         (1..=9).for_each(|n| touch(1, n));
         (5..=8).for_each(|n| touch(2, n));
         (7..=9).for_each(|n| touch(3, n));

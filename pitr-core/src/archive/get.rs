@@ -94,7 +94,9 @@ fn hashed_copies(dir: &Path, plain: &str) -> Vec<PathBuf> {
 pub fn find_copies(archive: &Path, name: &str) -> Result<Vec<PathBuf>, GetError> {
     let wf = WalFileName::classify(name);
     let plain = match (&wf.kind, wf.compression, &wf.sha1) {
-        (WalFileKind::Unknown | WalFileKind::ArchiveStatus { .. }, _, _) | (_, Some(_), _) | (_, _, Some(_)) => {
+        (WalFileKind::Unknown | WalFileKind::ArchiveStatus { .. }, _, _)
+        | (_, Some(_), _)
+        | (_, _, Some(_)) => {
             return Err(GetError::BadName(name.to_string()));
         }
         _ => name,
@@ -206,7 +208,9 @@ impl<R: Read> CheckedSegment<R> {
             .start_lsn(seg)
             .ok_or_else(|| self.bad(format!("the name is impossible for {seg} segments")))?;
         if h.pageaddr != start {
-            return Err(self.bad(format!("its first page is at {}, not {start} (recycled or misnamed)", h.pageaddr)));
+            return Err(
+                self.bad(format!("its first page is at {}, not {start} (recycled or misnamed)", h.pageaddr))
+            );
         }
         self.seg = Some(seg);
         Ok(())
@@ -269,8 +273,11 @@ mod tests {
         let name = "000000010000000000000003";
         let data = fake_segment(name, 1 << 20);
         fs::create_dir(d.path().join("0000000100000000")).unwrap();
-        fs::write(d.path().join("0000000100000000").join(format!("{name}.zst")), zstd::encode_all(&data[..], 1).unwrap())
-            .unwrap();
+        fs::write(
+            d.path().join("0000000100000000").join(format!("{name}.zst")),
+            zstd::encode_all(&data[..], 1).unwrap(),
+        )
+        .unwrap();
         let dest = out.path().join("RECOVERYXLOG");
         let f = get(d.path(), name, &dest).unwrap();
         assert_eq!(f.bytes, 1 << 20);

@@ -58,7 +58,10 @@ impl SegmentHeader {
         if magic & 0xF000 != 0xD000 && magic.swap_bytes() & 0xF000 == 0xD000 {
             return Err(ParseError::new(
                 what,
-                format!("magic {:#06X} read little-endian looks byte-swapped: big-endian WAL is not supported", magic),
+                format!(
+                    "magic {:#06X} read little-endian looks byte-swapped: big-endian WAL is not supported",
+                    magic
+                ),
             )
             .at_position(0));
         }

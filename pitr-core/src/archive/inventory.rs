@@ -353,8 +353,7 @@ impl Inventory {
             })
             .collect();
         let has_wal_at_top = !top.files.is_empty() || !top.other.is_empty();
-        let has_xlogid =
-            top.subdirs.iter().any(|d| matches!(layout::classify_dir(d), DirKind::XLogId));
+        let has_xlogid = top.subdirs.iter().any(|d| matches!(layout::classify_dir(d), DirKind::XLogId));
         let (root, listing, mut layout_kind, mut extra_unknown, mut extra_meta) =
             if !archive_ids.is_empty() && !has_wal_at_top && !has_xlogid {
                 archive_ids.sort();
@@ -595,7 +594,9 @@ impl Inventory {
         self.partials.sort_by(|a, b| (a.0, &a.1.relative).cmp(&(b.0, &b.1.relative)));
         self.backups.sort_by(|a, b| a.file.relative.cmp(&b.file.relative));
         for (tli, mut copies) in histories {
-            copies.sort_by_key(|c| (c.relative.contains('/'), compression_rank(c.compression), c.relative.clone()));
+            copies.sort_by_key(|c| {
+                (c.relative.contains('/'), compression_rank(c.compression), c.relative.clone())
+            });
             let file = copies.remove(0);
             let (links, error) = match compress::read_to_vec(&file.path, MAX_HISTORY_SIZE) {
                 Err(e) => (Vec::new(), Some(e.to_string())),
@@ -606,7 +607,11 @@ impl Inventory {
                 },
             };
             if let Some(e) = &error {
-                self.problems.push(Problem::error(ProblemCode::HistoryInvalid, Some(file.relative.clone()), e.clone()));
+                self.problems.push(Problem::error(
+                    ProblemCode::HistoryInvalid,
+                    Some(file.relative.clone()),
+                    e.clone(),
+                ));
             }
             if tli == 1 {
                 self.problems.push(Problem::warning(
@@ -1144,7 +1149,8 @@ mod tests {
         fs::write(d.path().join("00000004.history"), "garbage\n").unwrap();
         touch(d.path(), "000000050000000000000001");
         let inv = scan(d.path());
-        let codes: Vec<_> = inv.problems().iter().map(|p| (p.code, p.file.clone().unwrap_or_default())).collect();
+        let codes: Vec<_> =
+            inv.problems().iter().map(|p| (p.code, p.file.clone().unwrap_or_default())).collect();
         assert!(codes.contains(&(ProblemCode::HistoryParentMissing, "00000003.history".into())), "{codes:?}");
         assert!(codes.contains(&(ProblemCode::HistoryInvalid, "00000004.history".into())), "{codes:?}");
         assert!(codes.contains(&(ProblemCode::HistoryMissing, "00000005.history".into())), "{codes:?}");

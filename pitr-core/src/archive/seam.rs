@@ -42,13 +42,12 @@ pub(crate) fn parse_history(timeline: TimeLineId, bytes: &[u8]) -> Result<Vec<Hi
                 .at_line(i + 1)
         })?;
         if links.last().is_some_and(|l| parent <= l.parent) {
-            return Err(
-                ParseError::new(what, "timeline IDs must be in increasing sequence").at_line(i + 1)
-            );
+            return Err(ParseError::new(what, "timeline IDs must be in increasing sequence").at_line(i + 1));
         }
         if parent >= timeline {
-            return Err(ParseError::new(what, "timeline IDs must be less than child timeline's ID")
-                .at_line(i + 1));
+            return Err(
+                ParseError::new(what, "timeline IDs must be less than child timeline's ID").at_line(i + 1)
+            );
         }
         links.push(HistoryLink { parent, switch_lsn });
     }

@@ -79,7 +79,11 @@ struct FileCheck {
 /// reader's per-segment verification (`pitr_core::wal`) once it is available;
 /// until then `--deep` reports [`DeepCheck::Unavailable`] and checks nothing
 /// beyond the page headers. This function must not parse records itself.
-fn deep_check_segment(_bytes: &[u8], _name: SegmentName, _seg: WalSegSize) -> Result<Option<(Lsn, String)>, String> {
+fn deep_check_segment(
+    _bytes: &[u8],
+    _name: SegmentName,
+    _seg: WalSegSize,
+) -> Result<Option<(Lsn, String)>, String> {
     Err("record-level verification needs pitr's WAL record reader, which is not part of this build yet"
         .to_string())
 }
@@ -299,7 +303,10 @@ pub fn verify(inv: &Inventory, opts: &VerifyOptions<'_>) -> VerifyReport {
                 problems.push(Problem::error(
                     ProblemCode::SystemIdMismatch,
                     rel.clone(),
-                    format!("system identifier {} instead of the archive's {s}: WAL of another cluster", h.system_id),
+                    format!(
+                        "system identifier {} instead of the archive's {s}: WAL of another cluster",
+                        h.system_id
+                    ),
                 ));
             }
             if let Some(b) = seg_bytes.filter(|b| *b != h.seg_size_bytes) {
@@ -349,7 +356,9 @@ pub fn verify(inv: &Inventory, opts: &VerifyOptions<'_>) -> VerifyReport {
                 };
                 problems.push(Problem::error(code, rel.clone(), format!("at {lsn}: {msg}")));
             }
-            Some(Err(e)) => problems.push(Problem::error(ProblemCode::UnreadableFile, rel.clone(), e.clone())),
+            Some(Err(e)) => {
+                problems.push(Problem::error(ProblemCode::UnreadableFile, rel.clone(), e.clone()))
+            }
             None => {}
         }
     }
