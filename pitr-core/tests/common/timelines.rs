@@ -186,5 +186,6 @@ pub fn copy_archive(from: &Path, name: &str) -> (TestDir, PathBuf) {
             std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
         }
     }
+    pitr_testkit::give_to_server_user(&to);
     (d, to)
 }
