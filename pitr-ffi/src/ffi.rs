@@ -178,10 +178,12 @@ pub(crate) unsafe fn free_handle<T>(p: *mut T) {
 /// out-parameter that has not been freed yet.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn pitr_string_free(s: *mut c_char) {
-    if !s.is_null() {
-        // SAFETY: per the contract, `s` came from CString::into_raw.
-        drop(unsafe { CString::from_raw(s) });
-    }
+    crate::error::guard_value((), || {
+        if !s.is_null() {
+            // SAFETY: per the contract, `s` came from CString::into_raw.
+            drop(unsafe { CString::from_raw(s) });
+        }
+    })
 }
 
 #[cfg(test)]

@@ -28,7 +28,7 @@ const VERSION_C: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
 /// Thread safety: any thread.
 #[unsafe(no_mangle)]
 pub extern "C" fn pitr_version() -> *const c_char {
-    VERSION_C.as_ptr().cast()
+    guard_value(c"".as_ptr(), || VERSION_C.as_ptr().cast())
 }
 
 /// The ABI version the library was built with (`PITR_ABI_VERSION` of its
@@ -37,7 +37,7 @@ pub extern "C" fn pitr_version() -> *const c_char {
 /// Thread safety: any thread.
 #[unsafe(no_mangle)]
 pub extern "C" fn pitr_abi_version() -> u32 {
-    PITR_ABI_VERSION
+    guard_value(PITR_ABI_VERSION, || PITR_ABI_VERSION)
 }
 
 fn major(number: u32) -> Result<PgMajor, FfiError> {

@@ -67,3 +67,28 @@ fn header_declares_every_exported_function() {
     assert!(count > 40, "found only {count} exported functions");
     assert!(missing.is_empty(), "not in the header: {missing:?}");
 }
+
+#[test]
+fn every_exported_function_runs_in_a_panic_guard() {
+    // Convention: no panic crosses the C boundary, so the body of every
+    // exported function is wrapped in `guard` or `guard_value` (catch_unwind).
+    let src = crate_dir().join("src");
+    let mut unguarded = Vec::new();
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&src).expect("read src") {
+        let text = std::fs::read_to_string(entry.expect("dir entry").path()).expect("read source");
+        for item in text.split("#[unsafe(no_mangle)]").skip(1) {
+            // The item runs to the end of its body: the first line that is just "}".
+            let body_end = item.find("\n}\n").unwrap_or(item.len());
+            let item = &item[..body_end];
+            let Some(rest) = item.split("extern \"C\" fn ").nth(1) else { continue };
+            let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            checked += 1;
+            if !(item.contains("guard(") || item.contains("guard_value(")) {
+                unguarded.push(name);
+            }
+        }
+    }
+    assert!(checked > 40, "found only {checked} exported functions");
+    assert!(unguarded.is_empty(), "exported without a panic guard: {unguarded:?}");
+}
