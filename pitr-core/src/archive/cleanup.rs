@@ -131,6 +131,9 @@ pub struct CleanupPlan {
     pub warnings: Vec<String>,
 }
 
+/// `Ok` when a kept backup needs the file, else why it may go.
+type Decision = Result<(), (RemovalReason, String)>;
+
 struct Reach<'a> {
     inv: &'a Inventory,
     kept: &'a [KeptBackup],
@@ -154,7 +157,7 @@ impl Reach<'_> {
     }
 
     /// Is segment `n` of timeline `x` needed by some kept backup? If not, why.
-    fn decide(&self, x: TimeLineId, n: u64) -> Result<(), (RemovalReason, String)> {
+    fn decide(&self, x: TimeLineId, n: u64) -> Decision {
         let mut all_before = true;
         for k in self.kept {
             let s = k.info.start_lsn.segment(self.seg);
@@ -207,7 +210,7 @@ pub fn plan(inv: &Inventory, kept: &[KeptBackup]) -> Result<CleanupPlan, Error> 
         }
     }
 
-    let mut decisions: Vec<(SegmentName, Result<(), (RemovalReason, String)>)> = Vec::new();
+    let mut decisions: Vec<(SegmentName, Decision)> = Vec::new();
     for name in inv.segments() {
         let n = name.segno(seg).unwrap_or(u64::MAX);
         decisions.push((name, reach.decide(name.timeline, n)));

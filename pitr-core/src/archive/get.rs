@@ -116,7 +116,7 @@ pub fn find_copies(archive: &Path, name: &str) -> Result<Vec<PathBuf>, GetError>
                 }
             })
             .collect();
-        ids.sort_by(|a, b| b.0.cmp(&a.0));
+        ids.sort_by_key(|(id, _)| std::cmp::Reverse(*id));
         roots.extend(ids.into_iter().map(|(_, p)| p));
     }
     let mut out = Vec::new();

@@ -193,6 +193,10 @@ pub struct Gap {
     pub count: u64,
 }
 
+/// A timeline's span on the way to another: `(timeline, begin, end)`, `begin`
+/// inclusive, `end` exclusive, `None` unbounded.
+pub type TimelineSpan = (TimeLineId, Option<Lsn>, Option<Lsn>);
+
 /// One timeline of the archive.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TimelineSummary {
@@ -866,7 +870,7 @@ impl Inventory {
     /// end)` with `begin` inclusive and `end` exclusive (`None`: unbounded), as
     /// `readTimeLineHistory` builds it but oldest first. `None` when `t > 1`
     /// has no readable history file.
-    pub fn ancestry(&self, t: TimeLineId) -> Option<Vec<(TimeLineId, Option<Lsn>, Option<Lsn>)>> {
+    pub fn ancestry(&self, t: TimeLineId) -> Option<Vec<TimelineSpan>> {
         if t == 1 && !self.history.contains_key(&1) {
             return Some(vec![(1, None, None)]);
         }

@@ -32,7 +32,7 @@ mod verify;
 pub use header::{LONG_HEADER_SIZE, SegmentHeader, read_segment_header};
 pub use inventory::{
     ArchiveSummary, ArchivedFile, BackupHistoryFile, Gap, HistoryFile, Inventory, Layout, ScanOptions,
-    SegmentForms, TimelineSummary,
+    SegmentForms, TimelineSpan, TimelineSummary,
 };
 pub use problem::{Problem, ProblemCode, Severity};
 pub use seam::{BackupInfo, HistoryLink, parse_backup_info};

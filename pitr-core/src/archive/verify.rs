@@ -65,6 +65,10 @@ impl VerifyReport {
     }
 }
 
+/// Outcome of the record-level check of one segment: `Ok(None)` clean,
+/// `Ok(Some((lsn, message)))` the first damage, `Err` the check could not run.
+type DeepResult = Result<Option<(Lsn, String)>, String>;
+
 /// What one file's check found.
 struct FileCheck {
     name: SegmentName,
@@ -79,11 +83,7 @@ struct FileCheck {
 /// reader's per-segment verification (`pitr_core::wal`) once it is available;
 /// until then `--deep` reports [`DeepCheck::Unavailable`] and checks nothing
 /// beyond the page headers. This function must not parse records itself.
-fn deep_check_segment(
-    _bytes: &[u8],
-    _name: SegmentName,
-    _seg: WalSegSize,
-) -> Result<Option<(Lsn, String)>, String> {
+fn deep_check_segment(_bytes: &[u8], _name: SegmentName, _seg: WalSegSize) -> DeepResult {
     Err("record-level verification needs pitr's WAL record reader, which is not part of this build yet"
         .to_string())
 }
@@ -120,8 +120,7 @@ fn check_file(
     file: ArchivedFile,
     need_digest: bool,
     deep: bool,
-    partial: bool,
-) -> (FileCheck, Option<Result<Option<(Lsn, String)>, String>>) {
+) -> (FileCheck, Option<DeepResult>) {
     let mut fc = FileCheck { name, file, header: None, digest: None, problems: Vec::new() };
     let rel = Some(fc.file.relative.clone());
     let seg = inv.seg_size();
@@ -183,7 +182,7 @@ fn check_file(
                     if let Some(s) = seg.filter(|s| bytes.len() as u64 == s.bytes()) {
                         let deep_result = deep_check_segment(&bytes, name, s);
                         let size_ok = len;
-                        return (finish(inv, fc, Some(size_ok), partial), Some(deep_result));
+                        return (finish(inv, fc, Some(size_ok)), Some(deep_result));
                     }
                 }
                 Some(len)
@@ -198,11 +197,11 @@ fn check_file(
             }
         }
     };
-    (finish(inv, fc, size, partial), None)
+    (finish(inv, fc, size), None)
 }
 
 /// Header checks that need only this file (and the archive's segment size).
-fn finish(inv: &Inventory, mut fc: FileCheck, size: Option<u64>, _partial: bool) -> FileCheck {
+fn finish(inv: &Inventory, mut fc: FileCheck, size: Option<u64>) -> FileCheck {
     let rel = Some(fc.file.relative.clone());
     let seg = inv.seg_size();
     if let (Some(s), Some(len)) = (seg, size) {
@@ -258,11 +257,11 @@ pub fn verify(inv: &Inventory, opts: &VerifyOptions<'_>) -> VerifyReport {
             p();
         }
     };
-    let mut results: Vec<(FileCheck, Option<Result<Option<(Lsn, String)>, String>>)> = (0..n)
+    let mut results: Vec<(FileCheck, Option<DeepResult>)> = (0..n)
         .into_par_iter()
         .filter_map(|i| {
             let (name, file, preferred, dup) = inv.file_at(i)?;
-            let r = check_file(inv, name, file, dup, deep && preferred, false);
+            let r = check_file(inv, name, file, dup, deep && preferred);
             tick();
             Some(r)
         })
@@ -271,7 +270,7 @@ pub fn verify(inv: &Inventory, opts: &VerifyOptions<'_>) -> VerifyReport {
         .partials()
         .par_iter()
         .map(|(name, file)| {
-            let r = check_file(inv, *name, file.clone(), false, false, true);
+            let r = check_file(inv, *name, file.clone(), false, false);
             tick();
             r
         })
