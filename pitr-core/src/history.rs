@@ -38,6 +38,7 @@
 //! answers `findNewestTimeLine`.
 
 use crate::compress;
+pub use crate::error::Severity;
 use crate::error::{Error, IoError, IoResultExt, ParseError};
 use crate::lsn::Lsn;
 use crate::walfile::{TimeLineId, WalFileKind, WalFileName, history_file_name};
@@ -129,26 +130,6 @@ pub enum TimelineError {
     /// when switch points go backwards).
     #[error("timeline history was not contiguous (no timeline holds {0})")]
     NotContiguous(Lsn),
-}
-
-/// How bad a problem is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Worth knowing; recovery works.
-    Warning,
-    /// The data is wrong: PostgreSQL never writes it, and recovery would use
-    /// it wrongly or fail.
-    Error,
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Severity::Warning => "warning",
-            Severity::Error => "error",
-        })
-    }
 }
 
 /// A problem found by [`TimelineHistory::issues`] or [`HistorySet`].
@@ -280,7 +261,8 @@ impl TimelineHistory {
             }
             let reason_bytes = &chunk[s.pos..];
             let reason_bytes = trim_line_end(reason_bytes);
-            let start = reason_bytes.iter().position(|&b| b != b'\t' && b != b' ').unwrap_or(reason_bytes.len());
+            let start =
+                reason_bytes.iter().position(|&b| b != b'\t' && b != b' ').unwrap_or(reason_bytes.len());
             let reason = String::from_utf8_lossy(&reason_bytes[start..]).into_owned();
             entries.push(HistoryEntry {
                 parent,
@@ -825,7 +807,8 @@ mod tests {
         let text = "# comment\n   \n  # indented comment\n \t1 0/10 reason one\r\n\
                     +2\t0x0/0x20\n3   0/ 30\t\tthree  \n";
         let h = TimelineHistory::parse(4, text).unwrap();
-        let got: Vec<_> = h.entries.iter().map(|e| (e.parent, e.switch_lsn.0, e.reason.as_str(), e.line)).collect();
+        let got: Vec<_> =
+            h.entries.iter().map(|e| (e.parent, e.switch_lsn.0, e.reason.as_str(), e.line)).collect();
         assert_eq!(got, vec![(1, 0x10, "reason one", 4), (2, 0x20, "", 5), (3, 0x30, "three  ", 6)]);
         // An empty file is accepted (like the server).
         let h = TimelineHistory::parse(5, "\n# nothing\n").unwrap();
@@ -887,7 +870,11 @@ mod tests {
         // Example of recovery-semantics.md 3.2.
         assert_eq!(
             h.ranges(),
-            vec![r(3, Some("0/6000000"), None), r(2, Some("0/5000220"), Some("0/6000000")), r(1, None, Some("0/5000220"))]
+            vec![
+                r(3, Some("0/6000000"), None),
+                r(2, Some("0/5000220"), Some("0/6000000")),
+                r(1, None, Some("0/5000220"))
+            ]
         );
         assert_eq!(h.ranges_oldest_first().first().map(|r| r.timeline), Some(1));
         assert_eq!(h.timeline_of(lsn("0/0")), Ok(1));
@@ -966,7 +953,11 @@ mod tests {
         std::fs::write(dir.path().join("00000003.history"), "1\t0/5000228\tx\n\n2\t0/6000000\ty\n").unwrap();
         let set = HistorySet::load_dir(dir.path()).unwrap();
         assert_eq!(set.files[&3].file_name().unwrap(), "00000003.history", "plain preferred");
-        assert!(set.issues.iter().any(|i| i.timeline == 3 && i.severity == Severity::Error), "{:?}", set.issues);
+        assert!(
+            set.issues.iter().any(|i| i.timeline == 3 && i.severity == Severity::Error),
+            "{:?}",
+            set.issues
+        );
     }
 
     #[test]
