@@ -587,7 +587,7 @@ impl Scanner<'_> {
             return Scanned::None;
         }
         match u32::try_from(value) {
-            Ok(v) if !overflow && !(negative && v != 0) => Scanned::Value(v),
+            Ok(v) if !(overflow || negative && v != 0) => Scanned::Value(v),
             _ => Scanned::OutOfRange(start),
         }
     }
@@ -747,6 +747,7 @@ impl HistorySet {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
