@@ -598,7 +598,8 @@ impl Scanner<'_> {
 pub struct HistorySet {
     /// The histories that parsed, by timeline.
     pub histories: BTreeMap<TimeLineId, TimelineHistory>,
-    /// The file each history was read from.
+    /// Every history file found, by timeline (also those that failed, which
+    /// are in [`HistorySet::errors`]).
     pub files: BTreeMap<TimeLineId, PathBuf>,
     /// Files that could not be read or parsed.
     #[serde(serialize_with = "serialize_display_vec")]
@@ -635,10 +636,10 @@ impl HistorySet {
                 Ok(h) => {
                     set.issues.extend(h.issues());
                     set.histories.insert(tli, h);
-                    set.files.insert(tli, path);
                 }
                 Err(e) => set.errors.push(e),
             }
+            set.files.insert(tli, path);
         }
         set.cross_check();
         Ok(set)
@@ -707,11 +708,12 @@ impl HistorySet {
 
     /// `findNewestTimeLine(start)`: probes `start + 1`, `start + 2`, ... and
     /// stops at the first timeline without a history file; returns the last
-    /// one found, or `start`.
+    /// one found, or `start`. Like the server, a file that exists counts even
+    /// when it is invalid (recovery then fails reading it).
     pub fn newest_from(&self, start: TimeLineId) -> TimeLineId {
         let mut newest = start;
         let mut probe = start.saturating_add(1);
-        while probe > newest && self.histories.contains_key(&probe) {
+        while probe > newest && (self.histories.contains_key(&probe) || self.files.contains_key(&probe)) {
             newest = probe;
             probe = probe.saturating_add(1);
         }
@@ -943,7 +945,7 @@ mod tests {
         assert_eq!(set.roots(), vec![1, 5]);
         assert_eq!(set.newest_from(1), 4);
         assert_eq!(set.newest_from(4), 4);
-        assert_eq!(set.newest_from(5), 7 - 1);
+        assert_eq!(set.newest_from(5), 7, "an invalid file counts, as for the server");
         assert_eq!(set.history_of(1), Some(TimelineHistory::root(1)));
         assert_eq!(set.history_of(5), None);
         assert_eq!(set.issues.len(), 1, "{:?}", set.issues);

@@ -802,6 +802,20 @@ impl BackupLabel {
         v
     }
 
+    /// The WAL segment sizes (1 MB to 1 GB) for which the file names of the
+    /// start (and stop) location name the segments of their LSNs: the label's
+    /// own evidence of the cluster's segment size. Several sizes fit when the
+    /// LSNs are small (every size fits `0/28` in segment 0).
+    pub fn consistent_segment_sizes(&self) -> Vec<WalSegSize> {
+        (20..=30)
+            .filter_map(|shift| WalSegSize::new(1 << shift))
+            .filter(|seg| {
+                let fits = |w: &WalLocation| SegmentName::of_lsn(w.file.timeline, w.lsn, *seg) == w.file;
+                fits(&self.start) && self.stop.as_ref().is_none_or(fits)
+            })
+            .collect()
+    }
+
     /// True when [`BackupLabel::check`] finds no error.
     pub fn is_valid(&self, seg: WalSegSize) -> bool {
         self.check(seg).iter().all(|i| i.severity != Severity::Error)
@@ -995,6 +1009,10 @@ STOP TIMELINE: 1
         assert_eq!(l.history_file_name(seg16()), "000000010000000000000002.00000028.backup");
         assert!(l.requires_backup_end() && !l.from_standby() && !l.is_incremental());
         assert_eq!(l.line_of(LabelField::StartTimeline), Some(7));
+        assert_eq!(l.consistent_segment_sizes(), vec![seg16()]);
+        let small =
+            BackupLabel::parse(&PG15_LABEL.replace("0/2000028", "0/28").replace("02)", "00)")).unwrap();
+        assert_eq!(small.consistent_segment_sizes().len(), 11);
     }
 
     #[test]
