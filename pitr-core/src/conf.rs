@@ -503,10 +503,13 @@ impl ConfigSet {
     /// file are relative to its directory), then, when `data_dir` is given,
     /// its `postgresql.auto.conf` if present. For servers whose
     /// `postgresql.conf` lives outside the data directory (`config_file`).
+    ///
+    /// Like the server, `postgresql.auto.conf` is not read when the main file
+    /// (or a file it includes) has errors.
     pub fn load(config_file: &Path, data_dir: Option<&Path>) -> ConfigSet {
         let mut set = ConfigSet::default();
-        set.read_file(config_file, true, None, 0);
-        if let Some(d) = data_dir {
+        let main_ok = set.read_file(config_file, true, None, 0);
+        if let Some(d) = data_dir.filter(|_| main_ok) {
             set.read_file(&d.join(AUTO_CONF_FILE), false, None, 0);
         }
         set
