@@ -4,7 +4,7 @@
 use crate::output::{CliError, CmdResult, Output};
 use pitr_core::Error;
 use pitr_core::history::{HistoryIssue, HistorySet, Severity, TimelineHistory, TimelineRange};
-use pitr_core::walfile::TimeLineId;
+use pitr_core::walfile::{TimeLineId, WalFileKind, WalFileName};
 use pitr_core::{Lsn, ParseError};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -77,6 +77,14 @@ pub fn run(args: &Args, out: &Output) -> CmdResult {
 
 fn run_file(args: &Args, out: &Output) -> CmdResult {
     let path = args.path.as_path();
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let is_history_name = matches!(WalFileName::classify(name).kind, WalFileKind::History { .. });
+    if args.timeline.is_none() && !is_history_name {
+        return Err(CliError::new(format!(
+            "{}: the name is not TTTTTTTT.history; give the file's timeline with --timeline",
+            path.display()
+        )));
+    }
     let res = match args.timeline {
         Some(t) => TimelineHistory::read_for(path, t),
         None => TimelineHistory::read(path),
