@@ -916,16 +916,114 @@ fn strtol0(s: &[u8]) -> (f64, usize, bool) {
     (v as f64, j, overflow)
 }
 
-/// `strtod` for decimal numbers: value and end offset (0 when nothing was
-/// converted).
-fn strtod(s: &[u8]) -> (f64, usize) {
+/// What `strtod` (glibc) read.
+struct Strtod {
+    value: f64,
+    /// Bytes consumed; 0 when nothing was converted.
+    end: usize,
+    /// `errno == ERANGE`: overflow, or underflow of a non-zero number.
+    erange: bool,
+}
+
+/// `strtod` like glibc: leading white space, sign, decimal numbers with
+/// exponent, hex numbers (`0x1.8p3`), `inf`/`infinity`/`nan` (any case).
+/// Hex mantissas beyond 64 bits lose precision.
+fn strtod(s: &[u8]) -> Strtod {
+    let none = Strtod { value: 0.0, end: 0, erange: false };
     let mut i = 0;
     while s.get(i).copied().is_some_and(c_space) {
         i += 1;
     }
-    let num_start = i;
-    if matches!(s.get(i), Some(b'+' | b'-')) {
-        i += 1;
+    let neg = match s.get(i) {
+        Some(b'-') => {
+            i += 1;
+            true
+        }
+        Some(b'+') => {
+            i += 1;
+            false
+        }
+        _ => false,
+    };
+    let sign = if neg { -1.0 } else { 1.0 };
+    let rest = &s[i..];
+    let starts = |w: &[u8]| rest.len() >= w.len() && rest[..w.len()].eq_ignore_ascii_case(w);
+    if starts(b"infinity") {
+        return Strtod { value: sign * f64::INFINITY, end: i + 8, erange: false };
+    }
+    if starts(b"inf") {
+        return Strtod { value: sign * f64::INFINITY, end: i + 3, erange: false };
+    }
+    if starts(b"nan") {
+        let mut end = i + 3;
+        // nan(n-char-sequence)
+        if s.get(end) == Some(&b'(') {
+            let mut k = end + 1;
+            while s.get(k).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_') {
+                k += 1;
+            }
+            if s.get(k) == Some(&b')') {
+                end = k + 1;
+            }
+        }
+        return Strtod { value: f64::NAN, end, erange: false };
+    }
+    let hex_digit = |c: Option<&u8>| c.is_some_and(u8::is_ascii_hexdigit);
+    if s.get(i) == Some(&b'0')
+        && matches!(s.get(i + 1), Some(b'x' | b'X'))
+        && (hex_digit(s.get(i + 2)) || (s.get(i + 2) == Some(&b'.') && hex_digit(s.get(i + 3))))
+    {
+        let mut k = i + 2;
+        let mut mant: u64 = 0;
+        let mut exp: i64 = 0;
+        let mut nonzero = false;
+        let mut seen_dot = false;
+        loop {
+            match s.get(k) {
+                Some(&c) if c.is_ascii_hexdigit() => {
+                    let d = u64::from((c as char).to_digit(16).unwrap_or(0));
+                    nonzero |= d != 0;
+                    if mant >> 60 == 0 {
+                        mant = (mant << 4) | d;
+                        if seen_dot {
+                            exp -= 4;
+                        }
+                    } else if !seen_dot {
+                        exp += 4;
+                    }
+                }
+                Some(b'.') if !seen_dot => seen_dot = true,
+                _ => break,
+            }
+            k += 1;
+        }
+        if matches!(s.get(k), Some(b'p' | b'P')) {
+            let mut q = k + 1;
+            let eneg = match s.get(q) {
+                Some(b'-') => {
+                    q += 1;
+                    true
+                }
+                Some(b'+') => {
+                    q += 1;
+                    false
+                }
+                _ => false,
+            };
+            let e0 = q;
+            let mut e: i64 = 0;
+            while let Some(d) = s.get(q).filter(|c| c.is_ascii_digit()) {
+                e = (e * 10 + i64::from(d - b'0')).min(1 << 20);
+                q += 1;
+            }
+            if q > e0 {
+                exp += if eneg { -e } else { e };
+                k = q;
+            }
+        }
+        let value = sign * (mant as f64) * 2f64.powi(exp.clamp(-2000, 2000) as i32);
+        let erange = value.is_infinite() || (nonzero && (value == 0.0 || value.is_subnormal()));
+        return Strtod { value, end: k, erange };
     }
     let int_start = i;
     while s.get(i).is_some_and(u8::is_ascii_digit) {
@@ -944,8 +1042,9 @@ fn strtod(s: &[u8]) -> (f64, usize) {
         }
     }
     if digits == 0 {
-        return (0.0, 0);
+        return none;
     }
+    let mantissa_end = i;
     if matches!(s.get(i), Some(b'e' | b'E')) {
         let mut k = i + 1;
         if matches!(s.get(k), Some(b'+' | b'-')) {
@@ -959,8 +1058,11 @@ fn strtod(s: &[u8]) -> (f64, usize) {
             i = k;
         }
     }
-    let text = std::str::from_utf8(&s[num_start..i]).unwrap_or("0");
-    (text.parse::<f64>().unwrap_or(0.0), i)
+    let text = std::str::from_utf8(&s[int_start..i]).unwrap_or("0");
+    let value = sign * text.parse::<f64>().unwrap_or(0.0);
+    let nonzero = s[int_start..mantissa_end].iter().any(|c| (b'1'..=b'9').contains(c));
+    let erange = value.is_infinite() || (nonzero && (value == 0.0 || value.is_subnormal()));
+    Strtod { value, end: i, erange }
 }
 
 /// `convert_to_base_unit`: `unit` is the text after the number (white space
@@ -994,15 +1096,17 @@ pub fn parse_int(value: &str, unit: Option<BaseUnit>) -> Result<i32, ValueError>
     let fail = |hint| ValueError { value: value.to_string(), hint };
     let b = value.as_bytes();
     let (mut v, mut end, overflow) = strtol0(b);
-    if overflow || matches!(b.get(end), Some(b'.' | b'e' | b'E')) || (end == 0 && b.first() == Some(&b'.')) {
-        let (dv, dend) = strtod(b);
-        v = dv;
-        end = dend;
-        if !v.is_finite() {
+    // Like the server: re-read as a float when strtol stopped at a decimal
+    // point or an exponent, or overflowed.
+    if overflow || matches!(b.get(end), Some(b'.' | b'e' | b'E')) {
+        let d = strtod(b);
+        if d.erange {
             return Err(fail(None));
         }
+        v = d.value;
+        end = d.end;
     }
-    if end == 0 {
+    if end == 0 || v.is_nan() {
         return Err(fail(None));
     }
     let mut rest = &b[end..];
@@ -1015,22 +1119,25 @@ pub fn parse_int(value: &str, unit: Option<BaseUnit>) -> Result<i32, ValueError>
         v = convert_unit(v, rest, base).ok_or(fail(Some(hint)))?;
     }
     let v = v.round_ties_even();
-    if v > f64::from(i32::MAX) || v < f64::from(i32::MIN) || v.is_nan() {
+    if !(f64::from(i32::MIN)..=f64::from(i32::MAX)).contains(&v) {
         return Err(fail(Some("Value exceeds integer range.")));
     }
     Ok(v as i32)
 }
 
 /// `parse_real`: a real setting's value in its base unit (units as for
-/// [`parse_int`], no final rounding).
+/// [`parse_int`], no final rounding). Like the server, hex numbers
+/// (`0x40`) and infinities are accepted (an infinity then fails the
+/// setting's range check); NaN and out-of-range numbers are not.
 pub fn parse_real(value: &str, unit: Option<BaseUnit>) -> Result<f64, ValueError> {
     let fail = |hint| ValueError { value: value.to_string(), hint };
     let b = value.as_bytes();
-    let (mut v, end) = strtod(b);
-    if end == 0 || !v.is_finite() {
+    let d = strtod(b);
+    if d.end == 0 || d.erange || d.value.is_nan() {
         return Err(fail(None));
     }
-    let mut rest = &b[end..];
+    let mut v = d.value;
+    let mut rest = &b[d.end..];
     while rest.first().copied().is_some_and(c_space) {
         rest = &rest[1..];
     }
@@ -1342,6 +1449,17 @@ mod tests {
         assert_eq!(parse_real("2ms", Some(Milliseconds)), Ok(2.0));
         assert_eq!(parse_real("1.5s", Some(Milliseconds)), Ok(1500.0));
         assert!(parse_real("nan", None).is_err());
+        assert!(parse_real("1e999", None).is_err());
+        assert!(parse_real("1e-400", None).is_err());
+        assert_eq!(parse_real("0e-400", None), Ok(0.0));
+        assert_eq!(parse_real("0x40", None), Ok(64.0));
+        assert_eq!(parse_real("0x1.8p1ms", Some(Milliseconds)), Ok(3.0));
+        assert_eq!(parse_real("-Infinity", None), Ok(f64::NEG_INFINITY));
+        assert_eq!(parse_int("0x1.8", None), Ok(2));
+        assert!(parse_int("inf", None).is_err());
+        assert!(parse_int("1e999", None).is_err());
+        assert!(parse_int("-.5", None).is_err());
+        assert!(parse_int(" .5", None).is_err());
         assert_eq!(BaseUnit::of_parameter("Wal_Keep_Size"), Some(Megabytes));
         assert_eq!(BaseUnit::of_parameter("archive_timeout"), Some(Seconds));
         assert_eq!(BaseUnit::of_parameter("archive_command"), None);

@@ -268,6 +268,101 @@ fn check_alter_system(c: &Cluster) {
     assert_eq!(fs::read_to_string(&auto).unwrap(), conf::AUTO_CONF_HEADER);
 }
 
+/// `parse_int` / `parse_real` against the server's own parsing of the same
+/// values (`set_config`, then `pg_settings.setting` in the base unit), hints
+/// included.
+fn check_value_parsing_like_the_server(c: &Cluster) {
+    use pitr_core::conf::BaseUnit;
+    let major = c.major();
+    let mut client = c.client();
+    let values = [
+        "64",
+        "4MB",
+        "4 MB",
+        " 4MB ",
+        "1.5GB",
+        "0.5kB",
+        "1.5kB",
+        "4mb",
+        "4 M B",
+        "0x40",
+        "010",
+        "08",
+        "1e3",
+        ".5",
+        "100.5",
+        "2.5",
+        "-1",
+        "3000000000",
+        "1TB",
+        "2500us",
+        "3500us",
+        "1.5min",
+        "1min",
+        "1h",
+        "1d",
+        "1 sec",
+        "1s",
+        "abc",
+        "",
+        "64kB ",
+        "1e",
+        "0.7s",
+        "1.5 h",
+    ];
+    let params: [(&str, BaseUnit, bool); 5] = [
+        ("work_mem", BaseUnit::Kilobytes, false),
+        ("effective_cache_size", BaseUnit::Blocks, false),
+        ("idle_in_transaction_session_timeout", BaseUnit::Milliseconds, false),
+        ("lock_timeout", BaseUnit::Milliseconds, false),
+        ("vacuum_cost_delay", BaseUnit::Milliseconds, true),
+    ];
+    let mut compared = 0;
+    for (param, unit, real) in params {
+        let range = client
+            .query_one("SELECT min_val::float8, max_val::float8 FROM pg_settings WHERE name = $1", &[&param])
+            .unwrap();
+        let (min, max): (f64, f64) = (range.get(0), range.get(1));
+        for v in values {
+            let ours: Result<f64, _> = if real {
+                conf::parse_real(v, Some(unit))
+            } else {
+                conf::parse_int(v, Some(unit)).map(f64::from)
+            };
+            let server = client.query_one("SELECT set_config($1, $2, false)", &[&param, &v]);
+            match (ours, server) {
+                (Ok(x), Ok(_)) => {
+                    let setting: String = client
+                        .query_one("SELECT setting FROM pg_settings WHERE name = $1", &[&param])
+                        .unwrap()
+                        .get(0);
+                    let s: f64 = setting.parse().unwrap();
+                    assert!((s - x).abs() < 1e-9, "{major}: {param} = {v:?}: server {setting}, pitr {x}");
+                    compared += 1;
+                }
+                (Ok(x), Err(e)) => {
+                    let msg = e.as_db_error().map(|d| d.message().to_string()).unwrap_or_default();
+                    assert!(
+                        msg.contains("outside the valid range") && (x < min || x > max),
+                        "{major}: {param} = {v:?}: pitr {x}, server: {msg}"
+                    );
+                }
+                (Err(ours), Err(e)) => {
+                    let db = e.as_db_error().unwrap();
+                    assert!(
+                        db.message().starts_with("invalid value for parameter"),
+                        "{major}: {v:?}: {}",
+                        db.message()
+                    );
+                    assert_eq!(ours.hint, db.hint(), "{major}: {param} = {v:?}");
+                }
+                (Err(ours), Ok(_)) => panic!("{major}: {param} = {v:?}: server accepts, pitr says {ours}"),
+            }
+        }
+    }
+    assert!(compared > 40, "{major}: only {compared} accepted values compared");
+}
+
 #[test]
 fn real_labels_backup_history_files_and_configuration_of_every_major() {
     for major in majors_under_test() {
@@ -283,6 +378,7 @@ fn real_labels_backup_history_files_and_configuration_of_every_major() {
         }
         let c = check_conf_like_the_server(c);
         check_alter_system(&c);
+        check_value_parsing_like_the_server(&c);
     }
 }
 
