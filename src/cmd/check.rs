@@ -104,11 +104,20 @@ pub fn render(r: &CheckReport, endpoint: &str) -> String {
     line(
         "archive_timeout",
         "archive_timeout",
-        s.archive_timeout_s.map_or("(unknown)".into(), |t| if t == 0 { "0 (never)".into() } else { format!("{t} s") }),
+        s.archive_timeout_s
+            .map_or("(unknown)".into(), |t| if t == 0 { "0 (never)".into() } else { format!("{t} s") }),
     );
-    line("full_page_writes", "full_page_writes", s.full_page_writes.map_or("(unknown)".into(), |b| on_off(b)));
+    line(
+        "full_page_writes",
+        "full_page_writes",
+        s.full_page_writes.map_or("(unknown)".into(), |b| on_off(b)),
+    );
     line("max_wal_senders", "max_wal_senders", opt(&s.max_wal_senders));
-    line("wal_keep_size", "wal_keep_size", s.wal_keep_size_mb.map_or("(unknown)".into(), |m| format!("{m} MB")));
+    line(
+        "wal_keep_size",
+        "wal_keep_size",
+        s.wal_keep_size_mb.map_or("(unknown)".into(), |m| format!("{m} MB")),
+    );
     line("wal_segment_size", "wal_segment_size", format!("{} bytes", s.wal_segment_size));
     line("timezone", "TimeZone", opt(&s.timezone));
     let a = &r.archiver;

@@ -51,7 +51,8 @@ pub fn run(args: &Args, out: &Output) -> CmdResult {
         switch: args.switch,
     };
     let mark = live::mark(&mut session, &opts).map_err(|e| CliError::new(e.to_string()))?;
-    live::append_mark(&args.log, &mark).map_err(|e| CliError::new(format!("cannot write the mark log: {e}")))?;
+    live::append_mark(&args.log, &mark)
+        .map_err(|e| CliError::new(format!("cannot write the mark log: {e}")))?;
     // The mark is safe in the log; now wait for the archive if asked.
     let archived = if args.switch && args.wait > 0 {
         Some(
@@ -97,7 +98,9 @@ pub fn run(args: &Args, out: &Output) -> CmdResult {
             println!("  WAL switched    at {sw}");
         }
         match archived {
-            Some(true) => println!("  archived        yes (pg_stat_archiver reports the mark's segment archived)"),
+            Some(true) => {
+                println!("  archived        yes (pg_stat_archiver reports the mark's segment archived)")
+            }
             Some(false) => println!("  archived        NOT YET after {} s: check `pitr check`", args.wait),
             None => {}
         }

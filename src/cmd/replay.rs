@@ -70,7 +70,9 @@ pub fn run(cmd: &Command, out: &Output) -> CmdResult {
             match live::replay_resume(&mut session, Duration::from_secs(*timeout)) {
                 Err(LiveError::NotInRecovery { .. }) => {
                     if out.json {
-                        out.print_json(&serde_json::json!({ "in_recovery": false, "message": NOT_IN_RECOVERY }))?;
+                        out.print_json(
+                            &serde_json::json!({ "in_recovery": false, "message": NOT_IN_RECOVERY }),
+                        )?;
                     }
                     eprintln!("pitr: {NOT_IN_RECOVERY}");
                     Ok(ExitCode::from(1))
@@ -102,7 +104,11 @@ pub fn run(cmd: &Command, out: &Output) -> CmdResult {
                         println!("after:");
                         print_status(&r.after, "  ");
                     }
-                    Ok(if r.outcome == ResumeOutcome::StillPaused { ExitCode::from(1) } else { ExitCode::SUCCESS })
+                    Ok(if r.outcome == ResumeOutcome::StillPaused {
+                        ExitCode::from(1)
+                    } else {
+                        ExitCode::SUCCESS
+                    })
                 }
             }
         }

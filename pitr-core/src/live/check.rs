@@ -133,8 +133,11 @@ pub struct ArchiverStats {
     pub last_failed_time: Option<jiff::Timestamp>,
     /// When the statistics were reset.
     pub stats_reset: Option<jiff::Timestamp>,
-    /// The last attempt failed: `last_failed_time > last_archived_time` (or a
-    /// failure and no success at all).
+    /// Archiving fails now: the last attempt failed (`last_failed_time >
+    /// last_archived_time`, or a failure and no success at all) and files are
+    /// waiting (a `.ready` file exists, when they can be counted). The second
+    /// condition covers the statistics' delay: they are updated
+    /// asynchronously, on 13 and 14 up to about a second late.
     pub failing: bool,
 }
 
@@ -146,9 +149,9 @@ pub struct Lag {
     pub current_lsn: Option<Lsn>,
     /// The segment holding `current_lsn` (computed, not `pg_walfile_name`).
     pub current_wal_file: Option<SegmentName>,
-    /// Completed segments not archived yet (from `last_archived_wal`); `None`
-    /// when it cannot be told (nothing archived, a history file last, a
-    /// standby that does not archive).
+    /// Completed segments not archived yet (from `last_archived_wal`; 0 when
+    /// no `.ready` file is waiting); `None` when it cannot be told (nothing
+    /// archived, a history file last, a standby that does not archive).
     pub segments: Option<u64>,
     /// Bytes of WAL not in the archive: from the end of the last archived
     /// segment to `current_lsn`. This is what a recovery would lose now.
@@ -275,7 +278,7 @@ pub fn gather(session: &mut Session, opts: &CheckOptions) -> Result<CheckReport,
         Some("on") => !server.in_recovery,
         _ => false,
     };
-    let (segments, bytes) = if archiving_here {
+    let (mut segments, mut bytes) = if archiving_here {
         match (current_lsn, archiver.last_archived_wal.as_deref()) {
             (Some(cur), Some(last)) => compute_lag(cur, last, seg),
             _ => (None, None),
@@ -283,6 +286,18 @@ pub fn gather(session: &mut Session, opts: &CheckOptions) -> Result<CheckReport,
     } else {
         (None, None)
     };
+    // pg_stat_archiver is updated asynchronously (on 13 and 14 through the
+    // statistics collector, up to about a second late). No .ready file means
+    // nothing is waiting: every completed segment is archived, whatever the
+    // statistics say yet.
+    let mut archiver = archiver;
+    if archiving_here && ready_files == Some(0) {
+        archiver.failing = false;
+        if let Some(cur) = current_lsn {
+            segments = Some(0);
+            bytes = Some(cur.segment_offset(seg));
+        }
+    }
     let lag = Lag { current_lsn, current_wal_file, segments, bytes, ready_files };
 
     let mut report = CheckReport {

@@ -36,6 +36,7 @@ use super::conn::Session;
 use crate::error::{Error, IoError, IoResultExt, ParseError};
 use crate::fsutil;
 use crate::lsn::{Lsn, WalSegSize};
+use crate::plan::{RecoveryTarget, TimelineTarget};
 use crate::walfile::{SegmentName, TimeLineId};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -264,6 +265,21 @@ impl MarkTarget {
         };
         v.push(("recovery_target_timeline", self.timeline.to_string()));
         v
+    }
+
+    /// The planner's form of this target: the target, `recovery_target_inclusive`
+    /// when it applies (always `Some(false)` for an LSN target), and the
+    /// timeline (the mark's, by number).
+    pub fn to_recovery_target(&self) -> (RecoveryTarget, Option<bool>, TimelineTarget) {
+        let timeline = TimelineTarget::Numbered(self.timeline);
+        match &self.kind {
+            MarkTargetKind::RestorePoint { name, .. } => {
+                (RecoveryTarget::Name { name: name.clone() }, None, timeline)
+            }
+            MarkTargetKind::Lsn { lsn, inclusive } => {
+                (RecoveryTarget::Lsn { lsn: *lsn }, Some(*inclusive), timeline)
+            }
+        }
     }
 }
 
@@ -597,6 +613,15 @@ mod tests {
                 ("recovery_target_inclusive", "false".to_string()),
                 ("recovery_target_timeline", "1".to_string())
             ]
+        );
+        assert_eq!(
+            t.to_recovery_target(),
+            (RecoveryTarget::Lsn { lsn: Lsn(0x30_0098) }, Some(false), TimelineTarget::Numbered(1))
+        );
+        let tc = mark_target(&marks, "c").unwrap();
+        assert_eq!(
+            tc.to_recovery_target(),
+            (RecoveryTarget::Name { name: "c".into() }, None, TimelineTarget::Numbered(1))
         );
         let e = mark_target(&marks, "zz").unwrap_err().to_string();
         assert!(e.contains("named marks: a, b, c"), "{e}");
