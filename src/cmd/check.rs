@@ -107,11 +107,7 @@ pub fn render(r: &CheckReport, endpoint: &str) -> String {
         s.archive_timeout_s
             .map_or("(unknown)".into(), |t| if t == 0 { "0 (never)".into() } else { format!("{t} s") }),
     );
-    line(
-        "full_page_writes",
-        "full_page_writes",
-        s.full_page_writes.map_or("(unknown)".into(), |b| on_off(b)),
-    );
+    line("full_page_writes", "full_page_writes", s.full_page_writes.map_or("(unknown)".into(), on_off));
     line("max_wal_senders", "max_wal_senders", opt(&s.max_wal_senders));
     line(
         "wal_keep_size",
@@ -121,19 +117,20 @@ pub fn render(r: &CheckReport, endpoint: &str) -> String {
     line("wal_segment_size", "wal_segment_size", format!("{} bytes", s.wal_segment_size));
     line("timezone", "TimeZone", opt(&s.timezone));
     let a = &r.archiver;
+    let archived = match (&a.last_archived_wal, a.last_archived_time) {
+        (Some(w), Some(t)) => format!("{} archived, last {w} at {t}", a.archived_count),
+        (Some(w), None) => format!("{} archived, last {w}", a.archived_count),
+        _ => "nothing archived".to_string(),
+    };
+    let failed = match (&a.last_failed_wal, a.last_failed_time) {
+        _ if a.failed_count == 0 => "no failures".to_string(),
+        (Some(w), Some(t)) => format!("{} failed, last {w} at {t}", a.failed_count),
+        _ => format!("{} failed", a.failed_count),
+    };
     line(
         "archiver",
         "archiver",
-        format!(
-            "{} archived (last {} at {}), {} failed (last {} at {}){}",
-            a.archived_count,
-            a.last_archived_wal.as_deref().unwrap_or("none"),
-            opt(&a.last_archived_time),
-            a.failed_count,
-            a.last_failed_wal.as_deref().unwrap_or("none"),
-            opt(&a.last_failed_time),
-            if a.failing { ": FAILING NOW" } else { "" }
-        ),
+        format!("{archived}; {failed}{}", if a.failing { ": FAILING NOW" } else { "" }),
     );
     let l = &r.lag;
     line(

@@ -30,7 +30,7 @@ pub enum Severity {
 
 impl std::fmt::Display for Severity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             Severity::Info => "info",
             Severity::Warning => "warning",
             Severity::Error => "error",
@@ -791,7 +791,7 @@ pub fn assess(r: &CheckReport, opts: &CheckOptions) -> Vec<Problem> {
         assess_archive(ac, r, &mut add);
     }
 
-    p.sort_by(|x, y| y.severity.cmp(&x.severity));
+    p.sort_by_key(|x| std::cmp::Reverse(x.severity));
     p
 }
 
@@ -900,8 +900,17 @@ fn assess_archive(ac: &ArchiveCheck, r: &CheckReport, add: &mut AddFn<'_>) {
             Severity::Error,
             "archive_empty",
             "archive",
-            format!("{dir} holds no WAL segment"),
-            "point archive_command at this directory, or give pitr check the directory it archives to".into(),
+            if r.archiver.last_archived_wal.is_none() {
+                format!("{dir} holds no WAL segment, and the server has archived nothing yet")
+            } else {
+                format!("{dir} holds no WAL segment")
+            },
+            if r.archiver.last_archived_wal.is_none() {
+                "SELECT pg_switch_wal(); sends the current segment to the archive; then check again".into()
+            } else {
+                "point archive_command at this directory, or give pitr check the directory it archives to"
+                    .into()
+            },
             Apply::None,
         );
     }
