@@ -338,6 +338,22 @@ fn marks_record_the_position_and_restore_points_reach_the_archive() {
             assert!(archived.contains(&name), "{m}: {name} not in {archived:?}");
         }
 
+        // Right after the switch the write position is exactly on a segment
+        // boundary (unless a background process wrote WAL meanwhile): there
+        // pg_walfile_name() names the previous segment on 13-16, and pitr names
+        // the segment the LSN is in, as 17+ does.
+        let m_edge = live::mark(&mut s, &MarkOptions::default()).unwrap();
+        let sql_name = c.sql(&format!("SELECT pg_walfile_name('{}')", m_edge.lsn));
+        if m_edge.lsn.segment_offset(seg) == 0 {
+            assert_eq!(m_edge.wal_file, SegmentName::new(1, m_edge.lsn.segment(seg), seg));
+            let prev = SegmentName::new(1, m_edge.lsn.segment(seg) - 1, seg).to_string();
+            assert_eq!(sql_name, if m >= 17 { m_edge.wal_file.to_string() } else { prev }, "{m}");
+            assert!(m_edge.insert_lsn.unwrap() > m_edge.lsn, "the insert position is past the page header");
+        } else {
+            eprintln!("{m}: WAL was written after the switch; the boundary case was not exercised");
+            assert_eq!(m_edge.wal_file.to_string(), sql_name);
+        }
+
         // A named mark without a restore point; bad names.
         let m3 = live::mark(
             &mut s,
@@ -445,6 +461,55 @@ fn replay_status_and_resume_on_a_recovery_paused_at_a_mark() {
         ));
         let st = live::replay_status(&mut rs).unwrap();
         assert!(!st.in_recovery && st.pause_state.is_none());
+    }
+}
+
+#[test]
+fn replay_resume_lets_a_paused_standby_replay_again() {
+    for m in majors_under_test() {
+        let c = good_cluster(m);
+        c.sql("CREATE TABLE t(i int); INSERT INTO t VALUES (1)");
+        let b = c.base_backup(pitr_testkit::BackupKind::SqlApi);
+        c.switch_wal();
+        // An archive-fed standby (standby.signal, restore_command, no target).
+        let mut auto = fs::read_to_string(b.dir.join("postgresql.auto.conf")).unwrap_or_default();
+        auto.push_str(&format!("restore_command = 'cp {}/%f %p'\n", c.archive_dir().display()));
+        fs::write(b.dir.join("postgresql.auto.conf"), auto).unwrap();
+        fs::write(b.dir.join("standby.signal"), "").unwrap();
+        let elsewhere = c.scratch_dir("standby-archive");
+        let r = Cluster::adopt(m, &b.dir)
+            .conf("archive_command", &format!("cp %p {}/%f", elsewhere.display()))
+            .conf("wal_retrieve_retry_interval", "200ms")
+            .start();
+        let mut rs = session(&r);
+        let caught_up = lsn(&c, "SELECT pg_current_wal_lsn()");
+        wait_until("the standby to catch up", Duration::from_secs(60), || {
+            live::replay_status(&mut rs).unwrap().replay_lsn >= Some(Lsn(caught_up.0 - 0x100))
+        });
+
+        // Pause; new WAL is archived but not replayed.
+        r.sql("SELECT pg_wal_replay_pause()");
+        wait_until("the pause request", Duration::from_secs(30), || {
+            live::replay_status(&mut rs).unwrap().pause_state != Some(PauseState::NotPaused)
+        });
+        let paused_at = live::replay_status(&mut rs).unwrap().replay_lsn;
+        c.sql("INSERT INTO t VALUES (2)");
+        c.switch_wal();
+        std::thread::sleep(Duration::from_secs(1));
+        let st = live::replay_status(&mut rs).unwrap();
+        assert_eq!(st.replay_lsn, paused_at, "{m}: replay moved while paused");
+        assert!(st.in_recovery && st.pause_state != Some(PauseState::NotPaused));
+
+        let rep = live::replay_resume(&mut rs, Duration::from_secs(60)).unwrap();
+        match rep.outcome {
+            ResumeOutcome::Replaying { replay_lsn } => assert!(replay_lsn > paused_at, "{m}: {rep:?}"),
+            other => panic!("{m}: expected replaying, got {other:?}"),
+        }
+        assert!(rep.after.in_recovery);
+        assert_eq!(rep.after.pause_state, Some(PauseState::NotPaused));
+        wait_until("row 2 on the standby", Duration::from_secs(60), || {
+            r.sql("SELECT count(*) FROM t") == "2"
+        });
     }
 }
 

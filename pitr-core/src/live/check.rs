@@ -1086,6 +1086,7 @@ mod tests {
                 major: PgMajor::V15,
                 system_id: Some(7),
                 timeline: Some(1),
+                checkpoint_timeline: Some(1),
                 in_recovery: false,
                 wal_segment_size: seg1(),
             },

@@ -89,6 +89,7 @@ impl Session {
             major: PgMajor::V13,
             system_id: None,
             timeline: None,
+            checkpoint_timeline: None,
             in_recovery: false,
             wal_segment_size: WalSegSize::DEFAULT,
         };
@@ -146,9 +147,18 @@ impl Session {
             Ok(Some(r)) => r.try_get::<_, Option<i64>>(0).ok().flatten().map(|v| v as u64),
             _ => None,
         };
-        let timeline = if in_recovery { self.checkpoint_timeline() } else { self.insert_timeline()? };
-        self.server =
-            ServerInfo { version, version_num, major, system_id, timeline, in_recovery, wal_segment_size };
+        let checkpoint_timeline = self.checkpoint_timeline();
+        let timeline = if in_recovery { checkpoint_timeline } else { self.insert_timeline()? };
+        self.server = ServerInfo {
+            version,
+            version_num,
+            major,
+            system_id,
+            timeline,
+            checkpoint_timeline,
+            in_recovery,
+            wal_segment_size,
+        };
         Ok(&self.server)
     }
 

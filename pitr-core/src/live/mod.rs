@@ -1,11 +1,11 @@
 //! Talking to a live PostgreSQL server (13 to 18), with the synchronous
 //! [`postgres`] client (feature `live`).
 //!
-//! * [`check`]: is the server ready for point-in-time recovery? Settings,
+//! * [`mod@check`]: is the server ready for point-in-time recovery? Settings,
 //!   archiver statistics, how far the archive lags, and (optionally) a
 //!   cross-check of the WAL archive directory. Every problem has a severity, a
 //!   stable code and the exact fix ([`check::CheckReport`]).
-//! * [`mark`]: record a *mark* (time, LSN, timeline, WAL file, optional restore
+//! * [`mod@mark`]: record a *mark* (time, LSN, timeline, WAL file, optional restore
 //!   point, optional WAL switch) before a risky change, in an append-only JSON
 //!   lines log; read it back and turn a mark into a recovery target
 //!   ([`mark::mark_target`]).
@@ -135,6 +135,10 @@ pub struct ServerInfo {
     /// promotion); in recovery the timeline of the latest checkpoint or
     /// restartpoint (`pg_control_checkpoint()`). `None` when not allowed.
     pub timeline: Option<TimeLineId>,
+    /// `pg_control_checkpoint().timeline_id`: the timeline of the latest
+    /// checkpoint (or restartpoint). Right after a promotion it can still name
+    /// the old timeline until the next checkpoint. `None` when not allowed.
+    pub checkpoint_timeline: Option<TimeLineId>,
     /// `pg_is_in_recovery()`.
     pub in_recovery: bool,
     /// `wal_segment_size`.
