@@ -130,6 +130,14 @@ fn check_reports_archive_mode_off_and_a_failing_archive() {
         let p = d["problems"].as_array().unwrap().iter().find(|p| p["code"] == "archive_mode_off").unwrap();
         assert_eq!((p["severity"].as_str(), p["apply"].as_str()), (Some("error"), Some("restart")));
         assert_eq!(d["lag"]["segments"], Value::Null);
+        // A mark is recorded, but it will never reach an archive: exit 1 at once.
+        let dir = tempfile::tempdir().unwrap();
+        let start = Instant::now();
+        let o = pitr(&["mark", "--dsn", &c.dsn(), "--switch", "--wait", "30"], Some(dir.path()));
+        assert_eq!(code(&o), 1, "{m}: {}", stderr(&o));
+        assert!(start.elapsed() < Duration::from_secs(20));
+        assert!(stdout(&o).contains("archived        NO"), "{}", stdout(&o));
+        assert_eq!(fs::read_to_string(dir.path().join("pitr-marks.jsonl")).unwrap().lines().count(), 1);
         drop(c);
 
         // archive_command = 'false', several segments behind.

@@ -101,7 +101,10 @@ pub fn run(args: &Args, out: &Output) -> CmdResult {
             Some(true) => {
                 println!("  archived        yes (pg_stat_archiver reports the mark's segment archived)")
             }
-            Some(false) => println!("  archived        NOT YET after {} s: check `pitr check`", args.wait),
+            Some(false) => println!(
+                "  archived        NO: not archived within {} s, or archive_mode is off (see `pitr check`)",
+                args.wait
+            ),
             None => {}
         }
         let settings: Vec<String> =
