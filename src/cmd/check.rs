@@ -14,11 +14,12 @@ use std::time::Duration;
 pub struct ConnArgs {
     /// Connection string: `host=H port=P user=U dbname=D` or `postgresql://U@H:P/D`. Missing parts
     /// come from PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD like psql.
-    #[arg(long, value_name = "DSN", default_value = "")]
+    #[arg(long, value_name = "DSN", default_value = "", hide_default_value = true)]
     pub dsn: String,
-    /// Seconds to wait for the connection (unless the DSN sets connect_timeout).
-    #[arg(long, value_name = "SECS", default_value_t = 10)]
-    pub connect_timeout: u64,
+    /// Seconds to wait for the connection (unless the DSN sets connect_timeout) [default:
+    /// PGCONNECT_TIMEOUT, else 10].
+    #[arg(long, value_name = "SECS")]
+    pub connect_timeout: Option<u64>,
     /// statement_timeout for pitr's queries, in seconds (0: none).
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub statement_timeout: u64,
@@ -29,7 +30,7 @@ impl ConnArgs {
     pub fn connect(&self) -> Result<Session, CliError> {
         let opts = ConnectOptions {
             dsn: self.dsn.clone(),
-            connect_timeout: Duration::from_secs(self.connect_timeout),
+            connect_timeout: self.connect_timeout.map(Duration::from_secs),
             statement_timeout: Duration::from_secs(self.statement_timeout),
             ..ConnectOptions::default()
         };

@@ -12,6 +12,9 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+/// The connect timeout when nothing else sets one.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// How to reach a server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectOptions {
@@ -22,9 +25,10 @@ pub struct ConnectOptions {
     /// Unix socket in `/var/run/postgresql` or `/tmp` is used when it exists,
     /// else `localhost`. TLS is not supported (`sslmode=require` fails).
     pub dsn: String,
-    /// Connect timeout per host, when the connection string has none
-    /// (`connect_timeout`) and `PGCONNECT_TIMEOUT` is not set. Default 10 s.
-    pub connect_timeout: Duration,
+    /// Connect timeout per host, unless the connection string sets
+    /// `connect_timeout`. `None` (the default): `PGCONNECT_TIMEOUT`, else
+    /// [`DEFAULT_CONNECT_TIMEOUT`]. Zero waits as long as the system does.
+    pub connect_timeout: Option<Duration>,
     /// `statement_timeout` set for the session; zero disables it. Default 30 s.
     pub statement_timeout: Duration,
     /// `application_name` when the connection string has none. Default `pitr`.
@@ -42,7 +46,7 @@ impl Default for ConnectOptions {
     fn default() -> Self {
         ConnectOptions {
             dsn: String::new(),
-            connect_timeout: Duration::from_secs(10),
+            connect_timeout: None,
             statement_timeout: Duration::from_secs(30),
             application_name: "pitr".to_string(),
         }
@@ -360,11 +364,13 @@ pub(crate) fn resolve_config(
         config.application_name(&nonempty("PGAPPNAME").unwrap_or_else(|| opts.application_name.clone()));
     }
     if config.get_connect_timeout().is_none() {
-        let t = nonempty("PGCONNECT_TIMEOUT")
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .filter(|s| *s > 0)
-            .map(Duration::from_secs)
-            .unwrap_or(opts.connect_timeout);
+        let from_env = || {
+            nonempty("PGCONNECT_TIMEOUT")
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .filter(|s| *s > 0)
+                .map(Duration::from_secs)
+        };
+        let t = opts.connect_timeout.or_else(from_env).unwrap_or(DEFAULT_CONNECT_TIMEOUT);
         if !t.is_zero() {
             config.connect_timeout(t);
         }
@@ -438,6 +444,18 @@ mod tests {
         assert_eq!(c.get_dbname(), Some("d"));
         assert_eq!(c.get_connect_timeout(), Some(&Duration::from_secs(3)));
         assert_eq!(c.get_application_name(), Some("app"));
+        // An explicit option beats the environment; the connection string beats both.
+        let env: HashMap<String, String> = [("PGCONNECT_TIMEOUT".to_string(), "3".to_string())].into();
+        let opts =
+            ConnectOptions { connect_timeout: Some(Duration::from_secs(5)), ..ConnectOptions::new("host=h") };
+        let (c, _) = resolve_config(&opts, &|k| env.get(k).cloned(), &|_| false).unwrap();
+        assert_eq!(c.get_connect_timeout(), Some(&Duration::from_secs(5)));
+        let opts = ConnectOptions {
+            connect_timeout: Some(Duration::from_secs(5)),
+            ..ConnectOptions::new("host=h connect_timeout=8")
+        };
+        let (c, _) = resolve_config(&opts, &|k| env.get(k).cloned(), &|_| false).unwrap();
+        assert_eq!(c.get_connect_timeout(), Some(&Duration::from_secs(8)));
         // The connection string wins over the environment.
         let (c, e) =
             resolve("host=x port=1 user=v connect_timeout=7", &[("PGHOST", "h"), ("PGUSER", "u")], &[])

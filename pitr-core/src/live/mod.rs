@@ -36,7 +36,7 @@ mod segment;
 
 pub use backup_api::{BackupStop, backup_start, backup_stop};
 pub use check::{CheckOptions, CheckReport, Problem, Severity, check};
-pub use conn::{ConnectOptions, Session};
+pub use conn::{ConnectOptions, DEFAULT_CONNECT_TIMEOUT, Session};
 pub use mark::{
     Mark, MarkOptions, MarkTarget, MarkTargetKind, append_mark, find_mark, mark, mark_target, parse_marks,
     read_marks, wait_archived,
