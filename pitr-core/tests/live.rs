@@ -514,6 +514,34 @@ fn replay_resume_lets_a_paused_standby_replay_again() {
 }
 
 #[test]
+fn an_unprivileged_role_gets_a_partial_check_and_clear_refusals() {
+    for m in majors_under_test() {
+        let c = good_cluster(m);
+        switch_and_wait(&c);
+        c.sql("CREATE ROLE watcher LOGIN");
+        let dsn = format!("host=127.0.0.1 port={} user=watcher dbname=postgres", c.port());
+        let mut s = Session::connect(&ConnectOptions::new(dsn.clone())).unwrap();
+        let r = live::check(&mut s, &CheckOptions::default()).unwrap();
+        assert_eq!(r.lag.ready_files, None, "{m}");
+        assert!(codes(&r, Severity::Info).contains(&"ready_files_unavailable"), "{m}: {:#?}", r.problems);
+        assert_eq!(r.settings.archive_mode.as_deref(), Some("on"));
+        assert!(r.lag.segments.is_some(), "{m}: the lag still comes from pg_stat_archiver");
+        // Restore points need a superuser or a GRANT: a clear error, no mark.
+        let e =
+            live::mark(&mut s, &MarkOptions { name: Some("x".into()), restore_point: true, switch: false })
+                .unwrap_err()
+                .to_string();
+        assert!(e.contains("pg_create_restore_point") && e.contains("permission denied"), "{m}: {e}");
+        // pg_monitor opens the archive_status directory.
+        c.sql("GRANT pg_monitor TO watcher");
+        let mut s = Session::connect(&ConnectOptions::new(dsn)).unwrap();
+        let r = live::check(&mut s, &CheckOptions::default()).unwrap();
+        assert!(r.lag.ready_files.is_some(), "{m}");
+        assert!(r.healthy, "{m}: {:#?}", r.problems);
+    }
+}
+
+#[test]
 fn unreachable_servers_are_named() {
     let port = pitr_testkit::free_port();
     let e = Session::connect(&ConnectOptions {
