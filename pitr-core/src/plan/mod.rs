@@ -3,5 +3,6 @@
 
 pub mod replay;
 pub mod target;
+pub mod timeline;
 
 pub use target::{DateOrder, RecoveryTarget, TargetAction, TimelineTarget};
