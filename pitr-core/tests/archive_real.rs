@@ -51,7 +51,7 @@ fn multi_timeline(major: u32) {
         assert_eq!(t.segments, segno(&facts.last) - segno(&facts.first) + 1, "{major} TL{}", facts.timeline);
         assert!(t.gaps.is_empty() && t.partial.is_empty(), "{major}: {t:?}");
         if let (Some(text), Some(h)) = (&facts.history_text, inv.history().get(&facts.timeline)) {
-            assert_eq!(h.links.len() as u32, facts.timeline - 1, "{major}: {text}");
+            assert_eq!(h.entries().len() as u32, facts.timeline - 1, "{major}: {text}");
             // The switch segment of a child is its first one.
             let switch = h.switch_lsn().unwrap();
             assert_eq!(SegmentName::of_lsn(facts.timeline, switch, seg1()), name(&facts.first), "{major}");
@@ -70,7 +70,7 @@ fn multi_timeline(major: u32) {
         .iter()
         .map(|b| {
             let i = b.info.as_ref().unwrap();
-            (i.start_lsn.to_string(), i.start_timeline())
+            (i.start.lsn.to_string(), i.timeline())
         })
         .collect();
     assert_eq!(starts, vec![(tl.b1.start_lsn.clone(), 1), (tl.b2.start_lsn.clone(), 2)], "{major}");

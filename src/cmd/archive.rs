@@ -180,14 +180,14 @@ fn write_inventory(s: &mut String, inv: &Inventory) {
         for b in inv.backups() {
             match &b.info {
                 Some(i) => {
-                    let stop = i.stop_lsn.map_or("?".to_string(), |l| l.to_string());
+                    let stop = i.stop.map_or("?".to_string(), |l| l.lsn.to_string());
                     let label = i.label.as_deref().unwrap_or("");
                     let _ = writeln!(
                         s,
                         "  {}: start {} on timeline {}, stop {stop}, label {label:?}",
                         b.file.relative,
-                        i.start_lsn,
-                        i.start_timeline()
+                        i.start.lsn,
+                        i.timeline()
                     );
                 }
                 None => {
@@ -319,8 +319,8 @@ fn cleanup_cmd(a: &CleanupArgs, out: &Output) -> CmdResult {
                 stdout,
                 "  {}: start {} on timeline {}",
                 k.source.display(),
-                k.info.start_lsn,
-                k.info.start_timeline()
+                k.info.start.lsn,
+                k.info.timeline()
             );
         }
         for w in &plan.warnings {

@@ -23,9 +23,9 @@
 //! files. The rule is documented for users in `docs/archive.md`.
 
 use super::inventory::{ArchivedFile, Inventory};
-use super::seam::{self, BackupInfo};
 use crate::compress;
 use crate::error::{Error, IoError, IoResultExt};
+use crate::label::{BackupLabel, LabelKind};
 use crate::lsn::WalSegSize;
 use crate::walfile::{SegmentName, TimeLineId};
 use serde::Serialize;
@@ -38,7 +38,7 @@ pub struct KeptBackup {
     /// Where it was read from (a backup directory, a `backup_label`, a tar file or a `.backup` file).
     pub source: PathBuf,
     /// What its label says.
-    pub info: BackupInfo,
+    pub info: BackupLabel,
 }
 
 const LABEL_LIMIT: u64 = 1 << 20;
@@ -62,10 +62,15 @@ fn tar_member(path: &Path, member: &str) -> Result<Option<String>, IoError> {
 /// tar, with `base.tar[.gz|.lz4|.zst]`), a `backup_label` file, a tar file or
 /// a backup history (`.backup`) file.
 pub fn read_kept_backup(path: &Path) -> Result<KeptBackup, Error> {
-    let text = if path.is_dir() {
+    let from_tar = |t: &Path| -> Result<BackupLabel, Error> {
+        let text = tar_member(t, "backup_label")?
+            .ok_or_else(|| Error::Invalid(format!("{}: no backup_label in it", t.display())))?;
+        Ok(BackupLabel::parse_as(text.as_bytes(), LabelKind::BackupLabel).map_err(|e| e.in_file(t))?)
+    };
+    let info = if path.is_dir() {
         let label = path.join("backup_label");
         if label.is_file() {
-            String::from_utf8_lossy(&compress::read_to_vec(&label, LABEL_LIMIT)?).into_owned()
+            BackupLabel::read(&label)?
         } else {
             let tars = ["base.tar", "base.tar.gz", "base.tar.lz4", "base.tar.zst"];
             let Some(t) = tars.iter().map(|t| path.join(t)).find(|p| p.is_file()) else {
@@ -74,19 +79,13 @@ pub fn read_kept_backup(path: &Path) -> Result<KeptBackup, Error> {
                     path.display()
                 )));
             };
-            tar_member(&t, "backup_label")?
-                .ok_or_else(|| Error::Invalid(format!("{}: no backup_label in it", t.display())))?
+            from_tar(&t)?
         }
+    } else if path.file_name().is_some_and(|n| n.to_string_lossy().contains(".tar")) {
+        from_tar(path)?
     } else {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        if name.contains(".tar") {
-            tar_member(path, "backup_label")?
-                .ok_or_else(|| Error::Invalid(format!("{}: no backup_label in it", path.display())))?
-        } else {
-            String::from_utf8_lossy(&compress::read_to_vec(path, LABEL_LIMIT)?).into_owned()
-        }
+        BackupLabel::read(path)?
     };
-    let info = seam::parse_backup_info(&text).map_err(|e| e.in_file(path))?;
     Ok(KeptBackup { source: path.to_path_buf(), info })
 }
 
@@ -143,7 +142,7 @@ struct Reach<'a> {
 impl Reach<'_> {
     /// Can kept backup `k` reach timeline `x`?
     fn reaches(&self, k: &KeptBackup, x: TimeLineId) -> bool {
-        let t = k.info.start_timeline();
+        let t = k.info.timeline();
         if x == t {
             return true;
         }
@@ -151,7 +150,7 @@ impl Reach<'_> {
             // Unknown history: assume it can.
             None => true,
             Some(path) => {
-                path.iter().any(|(tli, _, end)| *tli == t && end.is_some_and(|e| e > k.info.start_lsn))
+                path.iter().any(|(tli, _, end)| *tli == t && end.is_some_and(|e| e > k.info.start.lsn))
             }
         }
     }
@@ -160,7 +159,7 @@ impl Reach<'_> {
     fn decide(&self, x: TimeLineId, n: u64) -> Decision {
         let mut all_before = true;
         for k in self.kept {
-            let s = k.info.start_lsn.segment(self.seg);
+            let s = k.info.start.lsn.segment(self.seg);
             if n >= s {
                 all_before = false;
                 if self.reaches(k, x) {
@@ -201,7 +200,7 @@ pub fn plan(inv: &Inventory, kept: &[KeptBackup]) -> Result<CleanupPlan, Error> 
     let mut warnings = Vec::new();
 
     for k in kept {
-        let start = SegmentName::of_lsn(k.info.start_timeline(), k.info.start_lsn, seg);
+        let start = SegmentName::of_lsn(k.info.timeline(), k.info.start.lsn, seg);
         if inv.segment_file(start).is_none() {
             warnings.push(format!(
                 "kept backup {} starts in {start}, which is not in the archive: it cannot be recovered from this archive",
@@ -240,9 +239,9 @@ pub fn plan(inv: &Inventory, kept: &[KeptBackup]) -> Result<CleanupPlan, Error> 
             kept_files += 1;
             continue;
         };
-        let is_kept = kept.iter().any(|k| k.info.start_lsn == info.start_lsn);
-        let n = info.start_lsn.segment(seg);
-        let start_removable = reach.decide(info.start_timeline(), n).is_err();
+        let is_kept = kept.iter().any(|k| k.info.start.lsn == info.start.lsn);
+        let n = info.start.lsn.segment(seg);
+        let start_removable = reach.decide(info.timeline(), n).is_err();
         if is_kept || !start_removable {
             kept_files += 1;
         } else {
@@ -252,7 +251,7 @@ pub fn plan(inv: &Inventory, kept: &[KeptBackup]) -> Result<CleanupPlan, Error> 
                 reason: RemovalReason::BackupNotKept,
                 message: format!(
                     "backup history of a backup that is not kept (started at {}), whose start segment is removed",
-                    info.start_lsn
+                    info.start.lsn
                 ),
             });
         }
@@ -295,7 +294,7 @@ mod tests {
             Lsn(lsn),
             Lsn(lsn + 0x38)
         );
-        KeptBackup { source: PathBuf::from(format!("b{tli}")), info: seam::parse_backup_info(&text).unwrap() }
+        KeptBackup { source: PathBuf::from(format!("b{tli}")), info: BackupLabel::parse(&text).unwrap() }
     }
 
     /// TL1 1..=9, TL2 forked at 0/500220 with 5..=8, TL3 forked from TL2 at

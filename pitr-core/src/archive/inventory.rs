@@ -2,10 +2,11 @@
 
 use super::header::{SegmentHeader, read_segment_header};
 use super::layout::{self, DirKind, PathClass};
-use super::problem::{Problem, ProblemCode, sort_problems};
-use super::seam::{self, BackupInfo, HistoryLink};
+use super::problem::{Problem, ProblemCode, Severity, sort_problems};
 use crate::compress;
 use crate::error::{Error, IoError, IoResultExt};
+use crate::history::{HistoryEntry, TimelineHistory};
+use crate::label::BackupLabel;
 use crate::lsn::{Lsn, WalSegSize};
 use crate::version::PgMajor;
 use crate::walfile::{Compression, SegmentName, TimeLineId, WalFileKind, WalFileName};
@@ -20,8 +21,6 @@ use std::path::{Path, PathBuf};
 const HEADER_PROBES: usize = 16;
 /// Largest history file read (a real one has a few hundred bytes per timeline).
 const MAX_HISTORY_SIZE: u64 = 16 << 20;
-/// Largest backup history file read.
-const MAX_BACKUP_FILE_SIZE: u64 = 1 << 20;
 
 /// How the archive is laid out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -146,22 +145,31 @@ pub struct HistoryFile {
     /// Other copies (compressed and plain side by side).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub copies: Vec<ArchivedFile>,
-    /// The entries, oldest first (empty when it does not parse).
-    pub links: Vec<HistoryLink>,
+    /// The parsed file (`None` when it could not be read or parsed).
+    #[serde(skip)]
+    pub history: Option<TimelineHistory>,
     /// Why it could not be read or parsed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
 impl HistoryFile {
+    /// The entries, oldest first (none when the file is unusable).
+    pub fn entries(&self) -> &[HistoryEntry] {
+        match (&self.history, &self.error) {
+            (Some(h), None) => &h.entries,
+            _ => &[],
+        }
+    }
+
     /// The parent timeline (last entry), when the file parsed.
     pub fn parent(&self) -> Option<TimeLineId> {
-        self.links.last().map(|l| l.parent)
+        self.entries().last().map(|l| l.parent)
     }
 
     /// Where this timeline began (the last entry's switch LSN).
     pub fn switch_lsn(&self) -> Option<Lsn> {
-        self.links.last().map(|l| l.switch_lsn)
+        self.entries().last().map(|l| l.switch_lsn)
     }
 }
 
@@ -176,7 +184,7 @@ pub struct BackupHistoryFile {
     pub offset: u32,
     /// What it says, when it parsed.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub info: Option<BackupInfo>,
+    pub info: Option<BackupLabel>,
     /// Why it could not be read or parsed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -559,30 +567,31 @@ impl Inventory {
                 WalFileKind::Partial { segment } => self.partials.push((segment, af)),
                 WalFileKind::History { timeline } => histories.entry(timeline).or_default().push(af),
                 WalFileKind::BackupHistory { segment, offset } => {
-                    let (info, error) = match compress::read_to_vec(&af.path, MAX_BACKUP_FILE_SIZE) {
-                        Err(e) => (None, Some(e.to_string())),
-                        Ok(bytes) => match seam::parse_backup_info(&String::from_utf8_lossy(&bytes)) {
-                            Ok(i) => (Some(i), None),
-                            Err(e) => (None, Some(e.to_string())),
-                        },
+                    let (info, mut errors) = match BackupLabel::read(&af.path) {
+                        Err(e) => (None, vec![e.to_string()]),
+                        Ok(l) => (Some(l), Vec::new()),
                     };
-                    let error = error.or_else(|| {
-                        let i = info.as_ref()?;
-                        let seg = self.seg_size?;
-                        let expect_seg = SegmentName::of_lsn(segment.timeline, i.start_lsn, seg);
-                        let expect_off = i.start_lsn.segment_offset(seg);
-                        if (expect_seg.log, expect_seg.seg) != (segment.log, segment.seg)
-                            || expect_off != u64::from(offset)
-                        {
-                            Some(format!(
-                                "the name says the backup started in {} at offset {offset:08X}, the content \
-                                 says {} ({} at offset {expect_off:08X})",
-                                segment, i.start_lsn, expect_seg
-                            ))
-                        } else {
-                            None
+                    if let Some(l) = &info {
+                        errors.extend(
+                            l.issues
+                                .iter()
+                                .filter(|i| i.severity == Severity::Error)
+                                .map(|i| i.message.clone()),
+                        );
+                        if let Some(seg) = self.seg_size {
+                            let expected = l.history_file_name(seg);
+                            let plain = format!("{segment}.{offset:08X}.backup");
+                            if expected != plain {
+                                errors.push(format!(
+                                    "its content (start {} on timeline {}, stop timeline {}) gives the name {expected}",
+                                    l.start.lsn,
+                                    l.timeline(),
+                                    l.end_timeline()
+                                ));
+                            }
                         }
-                    });
+                    }
+                    let error = (!errors.is_empty()).then(|| errors.join("; "));
                     if let Some(e) = &error {
                         self.problems.push(Problem::warning(
                             ProblemCode::BackupFileInvalid,
@@ -602,12 +611,11 @@ impl Inventory {
                 (c.relative.contains('/'), compression_rank(c.compression), c.relative.clone())
             });
             let file = copies.remove(0);
-            let (links, error) = match compress::read_to_vec(&file.path, MAX_HISTORY_SIZE) {
-                Err(e) => (Vec::new(), Some(e.to_string())),
-                Ok(bytes) => match seam::parse_history(tli, &bytes) {
-                    Ok(l) if l.is_empty() => (l, Some("no entries".to_string())),
-                    Ok(l) => (l, None),
-                    Err(e) => (Vec::new(), Some(e.to_string())),
+            let (history, error) = match compress::read_to_vec(&file.path, MAX_HISTORY_SIZE) {
+                Err(e) => (None, Some(e.to_string())),
+                Ok(bytes) => match TimelineHistory::parse_bytes(tli, &bytes) {
+                    Ok(h) => (Some(h), None),
+                    Err(e) => (None, Some(e.to_string())),
                 },
             };
             if let Some(e) = &error {
@@ -617,14 +625,25 @@ impl Inventory {
                     e.clone(),
                 ));
             }
-            if tli == 1 {
-                self.problems.push(Problem::warning(
-                    ProblemCode::HistoryInvalid,
-                    Some(file.relative.clone()),
-                    "timeline 1 never has a history file",
-                ));
+            // What the server accepts but never writes (decreasing switch
+            // points, 0/0, no entries, a history file for timeline 1).
+            for issue in history.iter().flat_map(TimelineHistory::issues) {
+                let line = issue.line.map_or(String::new(), |l| format!("line {l}: "));
+                self.problems.push(Problem {
+                    severity: issue.severity,
+                    code: ProblemCode::HistoryInvalid,
+                    file: Some(file.relative.clone()),
+                    message: format!("{line}{}", issue.message),
+                });
             }
-            self.history.insert(tli, HistoryFile { timeline: tli, file, copies, links, error });
+            let error = error.or_else(|| {
+                let h = history.as_ref()?;
+                h.issues()
+                    .iter()
+                    .any(|i| i.severity == Severity::Error)
+                    .then(|| "invalid entries".to_string())
+            });
+            self.history.insert(tli, HistoryFile { timeline: tli, file, copies, history, error });
         }
         self.check_history_chain();
     }
@@ -636,13 +655,14 @@ impl Inventory {
             if h.error.is_some() {
                 continue;
             }
-            for (i, link) in h.links.iter().enumerate() {
+            let entries = h.entries();
+            for (i, link) in entries.iter().enumerate() {
                 if link.parent <= 1 {
                     continue;
                 }
                 match self.history.get(&link.parent) {
                     None => {
-                        if i + 1 == h.links.len() {
+                        if i + 1 == entries.len() {
                             problems.push(Problem::error(
                                 ProblemCode::HistoryParentMissing,
                                 Some(h.file.relative.clone()),
@@ -654,8 +674,9 @@ impl Inventory {
                         }
                     }
                     Some(p) if p.error.is_none() => {
-                        let expected = &h.links[..i];
-                        if p.links != expected && i + 1 == h.links.len() {
+                        let key = |e: &HistoryEntry| (e.parent, e.switch_lsn);
+                        let same = p.entries().iter().map(key).eq(entries[..i].iter().map(key));
+                        if !same && i + 1 == entries.len() {
                             problems.push(Problem::error(
                                 ProblemCode::HistoryInvalid,
                                 Some(h.file.relative.clone()),
@@ -676,7 +697,7 @@ impl Inventory {
     fn build_timelines(&mut self) {
         let mut tlis: std::collections::BTreeSet<TimeLineId> = self.history.keys().copied().collect();
         for h in self.history.values() {
-            tlis.extend(h.links.iter().map(|l| l.parent));
+            tlis.extend(h.entries().iter().map(|l| l.parent));
         }
         tlis.extend(self.partials.iter().map(|p| p.0.timeline));
         let mut i = 0;
@@ -878,9 +899,9 @@ impl Inventory {
         if h.error.is_some() {
             return None;
         }
-        let mut out = Vec::with_capacity(h.links.len() + 1);
+        let mut out = Vec::with_capacity(h.entries().len() + 1);
         let mut begin = None;
-        for l in &h.links {
+        for l in h.entries() {
             out.push((l.parent, begin, Some(l.switch_lsn)));
             begin = Some(l.switch_lsn);
         }

@@ -26,7 +26,6 @@ mod header;
 mod inventory;
 pub mod layout;
 mod problem;
-mod seam;
 mod verify;
 
 pub use header::{LONG_HEADER_SIZE, SegmentHeader, read_segment_header};
@@ -35,5 +34,4 @@ pub use inventory::{
     SegmentForms, TimelineSpan, TimelineSummary,
 };
 pub use problem::{Problem, ProblemCode, Severity};
-pub use seam::{BackupInfo, HistoryLink, parse_backup_info};
 pub use verify::{DeepCheck, VerifyOptions, VerifyReport, verify};

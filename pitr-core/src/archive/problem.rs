@@ -3,24 +3,7 @@
 use serde::Serialize;
 use std::fmt;
 
-/// How bad a problem is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// The archive cannot be trusted for recovery as it is.
-    Error,
-    /// Worth a look; recovery is not necessarily affected.
-    Warning,
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        })
-    }
-}
+pub use crate::error::Severity;
 
 /// The stable code of a problem (`snake_case` in JSON). Codes are never
 /// renamed; new ones may be added.
