@@ -1193,4 +1193,38 @@ mod tests {
         assert_eq!(inv.timeline(1).unwrap().segments, 1);
         assert!(Inventory::scan(&d.path().join("nope"), &ScanOptions::default()).is_err());
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+        /// Gaps are exactly the missing runs between the first and last
+        /// segment present, across xlogid boundaries (4096 per xlogid with 1 MB).
+        #[test]
+        fn gaps_are_the_missing_runs(present in proptest::collection::btree_set(4000u64..4300, 1..60)) {
+            let d = tempfile::tempdir().unwrap();
+            for n in &present {
+                touch(d.path(), &SegmentName::new(1, *n, seg1()).to_string());
+            }
+            let inv = scan(d.path());
+            let t = inv.timeline(1).unwrap();
+            let v: Vec<u64> = present.iter().copied().collect();
+            let mut expected = Vec::new();
+            for w in v.windows(2) {
+                if w[1] > w[0] + 1 {
+                    expected.push((w[0] + 1, w[1] - 1));
+                }
+            }
+            let got: Vec<(u64, u64)> = t
+                .gaps
+                .iter()
+                .map(|g| (g.first_missing.segno(seg1()).unwrap(), g.last_missing.segno(seg1()).unwrap()))
+                .collect();
+            proptest::prop_assert_eq!(got, expected);
+            proptest::prop_assert_eq!(t.segments, present.len() as u64);
+            proptest::prop_assert_eq!(t.first.unwrap().segno(seg1()), v.first().copied());
+            proptest::prop_assert_eq!(
+                inv.problems().iter().filter(|p| p.code == ProblemCode::MissingSegment).count(),
+                t.gaps.len()
+            );
+        }
+    }
 }
