@@ -5,7 +5,7 @@ use super::layout::{self, DirKind, PathClass};
 use super::problem::{Problem, ProblemCode, Severity, sort_problems};
 use crate::compress;
 use crate::error::{Error, IoError, IoResultExt};
-use crate::history::{HistoryEntry, TimelineHistory};
+use crate::history::{HistoryEntry, HistorySet, TimelineHistory};
 use crate::label::BackupLabel;
 use crate::lsn::{Lsn, WalSegSize};
 use crate::version::PgMajor;
@@ -887,6 +887,15 @@ impl Inventory {
         &self.history
     }
 
+    /// The readable history files as a [`HistorySet`] (for the planner:
+    /// `findNewestTimeLine`, target timeline resolution), whatever the layout
+    /// and compression.
+    pub fn history_set(&self) -> HistorySet {
+        HistorySet::from_histories(
+            self.history.values().filter(|h| h.error.is_none()).filter_map(|h| h.history.clone()),
+        )
+    }
+
     /// The path from the oldest ancestor to timeline `t`: `(timeline, begin,
     /// end)` with `begin` inclusive and `end` exclusive (`None`: unbounded), as
     /// `readTimeLineHistory` builds it but oldest first. `None` when `t > 1`
@@ -1180,6 +1189,8 @@ mod tests {
         assert!(codes.contains(&(ProblemCode::HistoryInvalid, "00000004.history".into())), "{codes:?}");
         assert!(codes.contains(&(ProblemCode::HistoryMissing, "00000005.history".into())), "{codes:?}");
         assert_eq!(inv.ancestry(4), None);
+        let set = inv.history_set();
+        assert!(set.history_of(3).is_some() && set.history_of(4).is_none());
         assert_eq!(inv.ancestry(3).unwrap().len(), 3);
     }
 
