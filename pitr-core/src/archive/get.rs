@@ -27,6 +27,7 @@ use crate::walfile::{SegmentName, WalFileKind, WalFileName};
 use crate::{compress, error::IoResultExt};
 use std::fs;
 use std::io::{self, Read};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 /// Why [`get`] did not restore a file.
@@ -92,6 +93,21 @@ fn hashed_copies(dir: &Path, plain: &str) -> Vec<PathBuf> {
 /// Probes names directly; lists only a nested directory (for pgBackRest
 /// names) and, for a pgBackRest stanza, the stanza directory.
 pub fn find_copies(archive: &Path, name: &str) -> Result<Vec<PathBuf>, GetError> {
+    let mut out = Vec::new();
+    visit_copies(archive, name, |p| {
+        out.push(p.to_path_buf());
+        ControlFlow::Continue(())
+    })?;
+    Ok(out)
+}
+
+/// Calls `f` with each copy of `name` in [`find_copies`] order, lazily: the
+/// probing stops as soon as `f` breaks (so a direct hit costs a few `stat`s).
+fn visit_copies(
+    archive: &Path,
+    name: &str,
+    mut f: impl FnMut(&Path) -> ControlFlow<()>,
+) -> Result<(), GetError> {
     let wf = WalFileName::classify(name);
     let plain = match (&wf.kind, wf.compression, &wf.sha1) {
         (WalFileKind::Unknown | WalFileKind::ArchiveStatus { .. }, _, _)
@@ -102,7 +118,32 @@ pub fn find_copies(archive: &Path, name: &str) -> Result<Vec<PathBuf>, GetError>
         _ => name,
     };
     let nested = layout::nested_dir(&wf);
-    let mut roots = vec![archive.to_path_buf()];
+    let mut visit_root = |root: &Path| -> ControlFlow<()> {
+        let mut dirs = vec![root.to_path_buf()];
+        if let Some(n) = &nested {
+            dirs.push(root.join(n));
+        }
+        for (i, dir) in dirs.iter().enumerate() {
+            for c in PROBE_ORDER {
+                let p = match c {
+                    None => dir.join(plain),
+                    Some(c) => dir.join(format!("{plain}.{}", c.extension())),
+                };
+                if is_file(&p) {
+                    f(&p)?;
+                }
+            }
+            if i > 0 {
+                for p in hashed_copies(dir, plain) {
+                    f(&p)?;
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    };
+    if visit_root(archive).is_break() {
+        return Ok(());
+    }
     if archive.join("archive.info").is_file() {
         // A pgBackRest stanza directory: its archive ids, newest first.
         let mut ids: Vec<(u32, PathBuf)> = fs::read_dir(archive)
@@ -117,30 +158,13 @@ pub fn find_copies(archive: &Path, name: &str) -> Result<Vec<PathBuf>, GetError>
             })
             .collect();
         ids.sort_by_key(|(id, _)| std::cmp::Reverse(*id));
-        roots.extend(ids.into_iter().map(|(_, p)| p));
-    }
-    let mut out = Vec::new();
-    for root in &roots {
-        let mut dirs = vec![root.clone()];
-        if let Some(n) = &nested {
-            dirs.push(root.join(n));
-        }
-        for (i, dir) in dirs.iter().enumerate() {
-            for c in PROBE_ORDER {
-                let p = match c {
-                    None => dir.join(plain),
-                    Some(c) => dir.join(format!("{plain}.{}", c.extension())),
-                };
-                if is_file(&p) {
-                    out.push(p);
-                }
-            }
-            if i > 0 {
-                out.extend(hashed_copies(dir, plain));
+        for (_, root) in ids {
+            if visit_root(&root).is_break() {
+                return Ok(());
             }
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Restores `name` (`%f`) from `archive` into `dest` (`%p`): the first copy
@@ -153,14 +177,11 @@ pub fn get(archive: &Path, name: &str, dest: &Path) -> Result<Fetched, GetError>
             io::Error::new(io::ErrorKind::NotFound, "archive directory not found"),
         )));
     }
-    let copies = find_copies(archive, name)?;
-    if copies.is_empty() {
-        return Err(GetError::NotFound { name: name.to_string(), archive: archive.to_path_buf() });
-    }
     let segment = WalFileName::classify(name).segment();
     let mut failures = Vec::new();
-    for src in copies {
-        let result = compress::open(&src).and_then(|r| {
+    let mut fetched = None;
+    visit_copies(archive, name, |src| {
+        let result = compress::open(src).and_then(|r| {
             let mut r: Box<dyn Read> = match segment {
                 Some(s) => Box::new(CheckedSegment::new(r, s)),
                 None => r,
@@ -168,13 +189,25 @@ pub fn get(archive: &Path, name: &str, dest: &Path) -> Result<Fetched, GetError>
             fsutil::atomic_write_from(dest, &mut *r)
         });
         match result {
-            Ok(bytes) => return Ok(Fetched { source: src, bytes }),
+            Ok(bytes) => {
+                fetched = Some(Fetched { source: src.to_path_buf(), bytes });
+                ControlFlow::Break(())
+            }
             // A damaged copy or a failure to write the destination: either way
             // try the next copy; all errors are reported together.
-            Err(e) => failures.push(format!("{}: {}", src.display(), e.source)),
+            Err(e) => {
+                failures.push(format!("{}: {}", src.display(), e.source));
+                ControlFlow::Continue(())
+            }
         }
+    })?;
+    match fetched {
+        Some(f) => Ok(f),
+        None if failures.is_empty() => {
+            Err(GetError::NotFound { name: name.to_string(), archive: archive.to_path_buf() })
+        }
+        None => Err(GetError::Failed(format!("no usable copy of {name}: {}", failures.join("; ")))),
     }
-    Err(GetError::Failed(format!("no usable copy of {name}: {}", failures.join("; "))))
 }
 
 /// Passes a segment through, checking its first page header (long header,
@@ -299,5 +332,40 @@ mod tests {
         assert!(!out.path().join("x").exists());
         let leftovers: Vec<_> = fs::read_dir(out.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(leftovers.len(), 1, "{leftovers:?}");
+    }
+
+    #[test]
+    fn probe_order_and_pgbackrest_archive_ids() {
+        let d = tempfile::tempdir().unwrap();
+        let name = "000000010000000000000003";
+        let sub = "0000000100000000";
+        let h = "0123456789abcdef0123456789abcdef01234567";
+        fs::write(d.path().join("archive.info"), "").unwrap();
+        for (dir, file) in [
+            ("15-2", format!("{sub}/{name}-{h}.gz")),
+            ("15-2", format!("{sub}/{name}-{h}")),
+            ("13-1", format!("{sub}/{name}.zst")),
+            ("15-2", format!("{sub}/{name}.bz2")),
+        ] {
+            let p = d.path().join(dir).join(file);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(p, b"").unwrap();
+        }
+        fs::write(d.path().join("15-2/00000002.history"), b"").unwrap();
+        let rel = |v: Vec<PathBuf>| -> Vec<String> {
+            v.iter().map(|p| p.strip_prefix(d.path()).unwrap().to_string_lossy().into_owned()).collect()
+        };
+        assert_eq!(
+            rel(find_copies(d.path(), name).unwrap()),
+            vec![
+                format!("15-2/{sub}/{name}.bz2"),
+                format!("15-2/{sub}/{name}-{h}"),
+                format!("15-2/{sub}/{name}-{h}.gz"),
+                format!("13-1/{sub}/{name}.zst"),
+            ]
+        );
+        assert_eq!(rel(find_copies(d.path(), "00000002.history").unwrap()), vec!["15-2/00000002.history"]);
+        assert!(find_copies(d.path(), "00000003.history").unwrap().is_empty());
+        assert!(matches!(find_copies(d.path(), &format!("{name}.gz")), Err(GetError::BadName(_))));
     }
 }
