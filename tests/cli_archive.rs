@@ -97,6 +97,8 @@ fn show_verify_get_and_recover(major: u32) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    // No progress bar when stderr is not a terminal.
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
     let (_gap_dir, gap) = timelines::copy_archive(tl.archive(), "cli-gap");
     let victim = tls[0]["first"].as_str().unwrap().to_string();
     let (tli, rest) = victim.split_at(8);
