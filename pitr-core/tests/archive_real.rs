@@ -85,6 +85,23 @@ fn multi_timeline(major: u32) {
     assert!(report.is_clean(), "{major}: {:#?}", report.summary.problems);
     assert_eq!(report.files_checked, inv.segment_count());
 
+    // A child's switch segment that does not repeat its parent's segment up
+    // to the switch point (timeline 2 began in the middle of a segment).
+    assert!(s2.segment_offset(seg1()) > 0x30, "{major}: the target fork should be mid-segment");
+    let (_sw, swcopy) = timelines::copy_archive(tl.archive(), "switch");
+    let child = swcopy.join(tl.facts(2).first.trim());
+    let mut bytes = fs::read(&child).unwrap();
+    bytes[0x30] ^= 0xFF;
+    fs::write(&child, bytes).unwrap();
+    let report = verify(&scan(&swcopy), &VerifyOptions::default());
+    let found: Vec<_> =
+        report.summary.problems.iter().map(|p| (p.code, p.file.clone().unwrap_or_default())).collect();
+    assert_eq!(
+        found,
+        vec![(ProblemCode::SwitchPointMismatch, tl.facts(2).first.trim().to_string())],
+        "{major}"
+    );
+
     // Removed segments are gaps: one in the middle of timeline 1, and the
     // first (switch) segment of timeline 2, which PostgreSQL would silently
     // replace with timeline 1's copy.

@@ -57,6 +57,9 @@ pub enum ProblemCode {
     OtherArchiveId,
     /// The record reader reported damage other than a CRC mismatch (`--deep`).
     InvalidRecord,
+    /// A child timeline's first segment does not repeat its parent's segment up
+    /// to the switch point its history file names.
+    SwitchPointMismatch,
 }
 
 impl ProblemCode {
@@ -85,6 +88,7 @@ impl ProblemCode {
             ProblemCode::InvalidSegmentName => "invalid_segment_name",
             ProblemCode::OtherArchiveId => "other_archive_id",
             ProblemCode::InvalidRecord => "invalid_record",
+            ProblemCode::SwitchPointMismatch => "switch_point_mismatch",
         }
     }
 }

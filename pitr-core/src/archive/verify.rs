@@ -377,6 +377,7 @@ pub fn verify(inv: &Inventory, opts: &VerifyOptions<'_>) -> VerifyReport {
             }
         }
     }
+    problems.extend(check_switch_points(inv));
     // History file copies as well.
     for h in inv.history().values() {
         if h.copies.is_empty() {
@@ -407,6 +408,50 @@ pub fn verify(inv: &Inventory, opts: &VerifyOptions<'_>) -> VerifyReport {
             (true, None) => DeepCheck::Done { segments: deep_done },
         },
     }
+}
+
+/// At a switch point in the middle of a segment, the child's first segment is
+/// a byte copy of the parent's segment up to the switch point
+/// (`XLogInitNewTimeline`). When both copies are here, they must agree: if not,
+/// the history file does not describe these segments (another history, or a
+/// segment from elsewhere).
+fn check_switch_points(inv: &Inventory) -> Vec<Problem> {
+    let Some(seg) = inv.seg_size() else { return Vec::new() };
+    let mut out = Vec::new();
+    for t in inv.timelines() {
+        let (Some(parent), Some(switch)) = (t.parent, t.switch_lsn) else { continue };
+        let offset = switch.segment_offset(seg);
+        if offset == 0 {
+            continue;
+        }
+        let segno = switch.segment(seg);
+        let child = SegmentName::new(t.timeline, segno, seg);
+        let (Some(c), Some(p)) = (inv.segment_file(child), inv.segment_file(child.with_timeline(parent)))
+        else {
+            continue;
+        };
+        let read = |f: &ArchivedFile| -> Option<Vec<u8>> {
+            let mut r = compress::open(&f.path).ok()?.take(offset);
+            let mut v = Vec::new();
+            r.read_to_end(&mut v).ok()?;
+            Some(v)
+        };
+        let (Some(cb), Some(pb)) = (read(&c), read(&p)) else { continue };
+        if cb != pb {
+            let at = cb.iter().zip(&pb).position(|(a, b)| a != b).unwrap_or(cb.len().min(pb.len()));
+            out.push(Problem::error(
+                ProblemCode::SwitchPointMismatch,
+                Some(c.relative.clone()),
+                format!(
+                    "timeline {} began at {switch} (its history file), so this segment must repeat {} up to \
+                     offset {offset:#X}, but they differ at offset {at:#X}: the history file does not describe \
+                     these segments",
+                    t.timeline, p.relative
+                ),
+            ));
+        }
+    }
+    out
 }
 
 fn majority<T: Ord + Copy>(values: impl Iterator<Item = T>, tie: Option<T>) -> Option<T> {
