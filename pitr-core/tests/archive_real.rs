@@ -306,3 +306,35 @@ fn compressed_and_pgbackrest_copies_every_major() {
         compressed_copies(major);
     }
 }
+
+/// A streaming standby promoted while the primary runs archives the segment it
+/// was receiving as `<segment>.partial` (recovery-semantics 3.7).
+#[test]
+fn promoted_standby_archives_a_partial_segment() {
+    let primary = Cluster::new(15);
+    primary.sql("CREATE TABLE t(i int); INSERT INTO t SELECT generate_series(1, 1000)");
+    primary.switch_wal();
+    let b = primary.base_backup(pitr_testkit::BackupKind::Plain);
+    fs::write(b.dir.join("standby.signal"), "").unwrap();
+    // The copied postgresql.conf archives into the primary's archive.
+    let standby =
+        Cluster::adopt(15, &b.dir).conf("primary_conninfo", &primary.dsn()).conf("hot_standby", "on").start();
+    primary.sql("INSERT INTO t SELECT generate_series(1, 1000)");
+    let target = primary.sql("SELECT pg_current_wal_lsn()");
+    let start = std::time::Instant::now();
+    while standby.sql(&format!("SELECT pg_last_wal_replay_lsn() >= '{target}'")) != "t" {
+        assert!(start.elapsed() < std::time::Duration::from_secs(60), "standby did not catch up");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let receiving = primary.sql(&format!("SELECT pg_walfile_name('{target}')"));
+    standby.promote();
+    standby.wait_archived();
+
+    let inv = scan(primary.archive_dir());
+    let t1 = inv.timeline(1).unwrap();
+    assert_eq!(t1.partial, vec![format!("{receiving}.partial")], "{:?}", primary.archived_files());
+    assert_eq!(inv.timeline(2).unwrap().parent, Some(1));
+    let report = verify(&inv, &VerifyOptions::default());
+    assert_eq!(report.files_checked, inv.segment_count() + 1);
+    assert!(report.is_clean(), "{:#?}", report.summary.problems);
+}
