@@ -443,7 +443,7 @@ impl Backup {
                 self.problems.push(Problem::error(
                     "pg_version_mismatch",
                     Some("PG_VERSION".into()),
-                    format!("PG_VERSION says {v} but global/pg_control is from PostgreSQL {}", cf.major),
+                    format!("PG_VERSION says {v:?} but global/pg_control is from PostgreSQL {}", cf.major),
                 ));
             }
         }
