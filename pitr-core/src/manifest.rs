@@ -128,7 +128,7 @@ pub enum ChecksumAlgorithm {
 
 impl ChecksumAlgorithm {
     /// Parses an algorithm name, case-insensitively. `Ok(None)` for `NONE`.
-    pub fn parse(name: &str) -> Result<Option<ChecksumAlgorithm>, ()> {
+    pub fn parse(name: &str) -> Result<Option<ChecksumAlgorithm>, UnknownAlgorithm> {
         Ok(Some(match name.to_ascii_uppercase().as_str() {
             "NONE" => return Ok(None),
             "CRC32C" => ChecksumAlgorithm::Crc32c,
@@ -136,7 +136,7 @@ impl ChecksumAlgorithm {
             "SHA256" => ChecksumAlgorithm::Sha256,
             "SHA384" => ChecksumAlgorithm::Sha384,
             "SHA512" => ChecksumAlgorithm::Sha512,
-            _ => return Err(()),
+            _ => return Err(UnknownAlgorithm(name.to_string())),
         }))
     }
 
@@ -152,7 +152,7 @@ impl ChecksumAlgorithm {
     }
 
     /// Length of the checksum in bytes.
-    pub const fn len(self) -> usize {
+    pub const fn digest_len(self) -> usize {
         match self {
             ChecksumAlgorithm::Crc32c => 4,
             ChecksumAlgorithm::Sha224 => 28,
@@ -162,6 +162,11 @@ impl ChecksumAlgorithm {
         }
     }
 }
+
+/// A checksum algorithm name pitr does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unrecognized checksum algorithm: \"{0}\"")]
+pub struct UnknownAlgorithm(pub String);
 
 impl fmt::Display for ChecksumAlgorithm {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -766,7 +771,7 @@ impl<'de> Visitor<'de> for FileSeed<'_> {
             None => None,
             Some(name) => match ChecksumAlgorithm::parse(&name) {
                 Ok(a) => a,
-                Err(()) => {
+                Err(_) => {
                     *self.side.borrow_mut() = Some(ManifestError::UnknownAlgorithm {
                         file: self.file.to_path_buf(),
                         algorithm: name,
@@ -1137,11 +1142,11 @@ mod tests {
             ChecksumAlgorithm::Sha384,
             ChecksumAlgorithm::Sha512,
         ] {
-            assert_eq!(Checksummer::of_reader(a, &mut &b"abc"[..]).unwrap().0.len(), a.len());
+            assert_eq!(Checksummer::of_reader(a, &mut &b"abc"[..]).unwrap().0.len(), a.digest_len());
             assert_eq!(ChecksumAlgorithm::parse(&a.name().to_lowercase()), Ok(Some(a)));
         }
         assert_eq!(ChecksumAlgorithm::parse("none"), Ok(None));
-        assert_eq!(ChecksumAlgorithm::parse("md5"), Err(()));
+        assert_eq!(ChecksumAlgorithm::parse("md5"), Err(UnknownAlgorithm("md5".into())));
     }
 
     #[test]

@@ -130,7 +130,7 @@ pub fn extract(backup: &Backup, target: &Path, opts: &ExtractOptions) -> Result<
         }
         ts.push(ExtractedTablespace { oid: t.oid, relocated: &location != original, location });
     }
-    for (oid, _) in &opts.tablespace_oids {
+    for oid in opts.tablespace_oids.keys() {
         if !ts.iter().any(|t| t.oid == *oid) {
             return Err(Error::Invalid(format!("the backup has no tablespace {oid}")));
         }
