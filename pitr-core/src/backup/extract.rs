@@ -62,6 +62,8 @@ pub struct ExtractedTablespace {
     pub location: PathBuf,
     /// True when this is not the original location.
     pub relocated: bool,
+    /// An in-place tablespace, restored as a directory in `pg_tblspc`.
+    pub in_place: bool,
 }
 
 /// What [`extract`] did.
@@ -100,21 +102,46 @@ pub fn extract(backup: &Backup, target: &Path, opts: &ExtractOptions) -> Result<
     // Where each tablespace goes.
     let mut ts: Vec<ExtractedTablespace> = Vec::new();
     for t in &backup.tablespaces {
+        let remapped = opts.tablespace_oids.get(&t.oid).cloned().or_else(|| {
+            let original = t.location.as_ref()?;
+            opts.tablespace_paths.iter().find(|(old, _)| old == original).map(|(_, new)| new.clone())
+        });
+        if t.in_place {
+            if remapped.is_some() {
+                return Err(Error::Invalid(format!(
+                    "tablespace {} is an in-place tablespace (a directory in pg_tblspc): it cannot be relocated",
+                    t.oid
+                )));
+            }
+            let location = target.join("pg_tblspc").join(t.oid.to_string());
+            ts.push(ExtractedTablespace { oid: t.oid, location, relocated: false, in_place: true });
+            continue;
+        }
         let Some(original) = &t.location else {
             return Err(Error::Invalid(format!(
                 "tablespace {} has no known location (no tablespace_map line, no pg_tblspc link)",
                 t.oid
             )));
         };
-        let location = opts
-            .tablespace_oids
-            .get(&t.oid)
-            .cloned()
-            .or_else(|| {
-                opts.tablespace_paths.iter().find(|(old, _)| old == original).map(|(_, new)| new.clone())
-            })
-            .unwrap_or_else(|| original.clone());
-        let location = absolute(&location)?;
+        let has_contents = match backup.format {
+            BackupFormat::Tar => t.archive.is_some(),
+            _ => t.link.is_some(),
+        };
+        if !has_contents {
+            return Err(Error::Invalid(format!(
+                "tablespace {} is listed in tablespace_map but its contents are not in the backup ({})",
+                t.oid,
+                if backup.format == BackupFormat::Tar { "no tar file" } else { "no pg_tblspc link" }
+            )));
+        }
+        if remapped.is_none() && !original.is_absolute() {
+            return Err(Error::Invalid(format!(
+                "tablespace {} has a relative location {}: give it a new location",
+                t.oid,
+                original.display()
+            )));
+        }
+        let location = absolute(&remapped.unwrap_or_else(|| original.clone()))?;
         if location.starts_with(&target) || target.starts_with(&location) {
             return Err(Error::Invalid(format!(
                 "tablespace {} cannot be restored to {}: it overlaps the data directory",
@@ -122,13 +149,18 @@ pub fn extract(backup: &Backup, target: &Path, opts: &ExtractOptions) -> Result<
                 location.display()
             )));
         }
-        if ts.iter().any(|o| o.location == location) {
+        if ts.iter().any(|o| o.location.starts_with(&location) || location.starts_with(&o.location)) {
             return Err(Error::Invalid(format!(
-                "two tablespaces would be restored to the same directory {}",
+                "two tablespaces would be restored to overlapping directories ({})",
                 location.display()
             )));
         }
-        ts.push(ExtractedTablespace { oid: t.oid, relocated: &location != original, location });
+        ts.push(ExtractedTablespace {
+            oid: t.oid,
+            relocated: &location != original,
+            location,
+            in_place: false,
+        });
     }
     for oid in opts.tablespace_oids.keys() {
         if !ts.iter().any(|t| t.oid == *oid) {
@@ -143,7 +175,7 @@ pub fn extract(backup: &Backup, target: &Path, opts: &ExtractOptions) -> Result<
 
     let mut guard = Guard::default();
     guard.prepare_root(&target)?;
-    for t in &ts {
+    for t in ts.iter().filter(|t| !t.in_place) {
         guard.prepare_root(&t.location)?;
     }
 
@@ -172,7 +204,11 @@ pub fn extract(backup: &Backup, target: &Path, opts: &ExtractOptions) -> Result<
     }
     for t in &ts {
         let link = target.join("pg_tblspc").join(t.oid.to_string());
-        make_symlink(&t.location, &link)?;
+        if t.in_place {
+            ex.ensure_dir(&target, &PathBuf::from("pg_tblspc").join(t.oid.to_string()), 0o700)?;
+        } else {
+            make_symlink(&t.location, &link)?;
+        }
     }
     if ts.iter().any(|t| t.relocated) {
         if let Some(map) = &backup.tablespace_map {
@@ -190,7 +226,7 @@ pub fn extract(backup: &Backup, target: &Path, opts: &ExtractOptions) -> Result<
     if opts.fsync {
         let mut dirs = ex.dirs.clone();
         dirs.push(target.clone());
-        dirs.extend(ts.iter().map(|t| t.location.clone()));
+        dirs.extend(ts.iter().filter(|t| !t.in_place).map(|t| t.location.clone()));
         for d in dirs {
             fsutil::sync_dir(&d)?;
         }
@@ -246,7 +282,7 @@ impl Extractor<'_> {
                         "\"{shown}\" belongs to tablespace {oid}, which has no location"
                     )));
                 };
-                (t.location.clone(), sub)
+                if t.in_place { (self.target.to_path_buf(), rel.clone()) } else { (t.location.clone(), sub) }
             }
             Area::Wal if !self.opts.include_wal && e.kind != EntryKind::Dir => {
                 self.report.skipped.push(shown);
@@ -621,6 +657,119 @@ mod tests {
             assert!(empty.is_dir());
             assert_eq!(fs::read_dir(&empty).unwrap().count(), 0, "{name}");
         }
+    }
+
+    fn add_dir(b: &mut tar::Builder<File>, name: &str) {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Directory);
+        h.set_size(0);
+        h.set_mode(0o700);
+        b.append_data(&mut h, name, &[][..]).unwrap();
+    }
+
+    #[test]
+    fn tablespaces_need_their_contents() {
+        // A tablespace_map line without the tablespace's tar: refused, nothing created.
+        let src = tempfile::tempdir().unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let ts = out.path().join("ts");
+        let backup = tar_backup(src.path(), |b| {
+            add_file(b, "PG_VERSION", b"15\n");
+            add_file(b, "tablespace_map", format!("16384 {}\n", ts.display()).as_bytes());
+        });
+        let e = extract(
+            &backup,
+            &out.path().join("pgdata"),
+            &ExtractOptions { fsync: false, ..Default::default() },
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("not in the backup"), "{e}");
+        assert!(!ts.exists() && !out.path().join("pgdata").exists());
+
+        // A relative location is refused unless relocated.
+        let src = tempfile::tempdir().unwrap();
+        let f = File::create(src.path().join("16384.tar")).unwrap();
+        let mut b = tar::Builder::new(f);
+        add_file(&mut b, "PG_15_202209061/1/2", b"data");
+        b.finish().unwrap();
+        let backup = tar_backup(src.path(), |b| {
+            add_file(b, "PG_VERSION", b"15\n");
+            add_file(b, "tablespace_map", b"16384 relative/ts\n");
+        });
+        let opts = ExtractOptions { fsync: false, ..Default::default() };
+        let e = extract(&backup, &out.path().join("pgdata"), &opts).unwrap_err();
+        assert!(e.to_string().contains("relative location"), "{e}");
+        let opts = ExtractOptions {
+            tablespace_oids: [(16384, ts.clone())].into(),
+            fsync: false,
+            ..Default::default()
+        };
+        let r = extract(&backup, &out.path().join("pgdata"), &opts).unwrap();
+        assert!(r.tablespace_map_rewritten);
+        assert_eq!(fs::read(ts.join("PG_15_202209061/1/2")).unwrap(), b"data");
+        assert_eq!(fs::read_link(out.path().join("pgdata/pg_tblspc/16384")).unwrap(), ts);
+        assert_eq!(
+            fs::read_to_string(out.path().join("pgdata/tablespace_map")).unwrap(),
+            format!("16384 {}\n", ts.display())
+        );
+    }
+
+    #[test]
+    fn in_place_tablespaces_stay_in_place() {
+        let src = tempfile::tempdir().unwrap();
+        let backup = tar_backup(src.path(), |b| {
+            add_file(b, "PG_VERSION", b"16\n");
+            add_dir(b, "pg_tblspc/");
+            add_dir(b, "pg_tblspc/16500/");
+            add_file(b, "pg_tblspc/16500/PG_16_202307071/5/1", b"x");
+        });
+        assert!(backup.tablespaces[0].in_place, "{:?}", backup.tablespaces);
+        let out = tempfile::tempdir().unwrap();
+        let target = out.path().join("pgdata");
+        let r = extract(&backup, &target, &ExtractOptions { fsync: false, ..Default::default() }).unwrap();
+        assert!(r.tablespaces[0].in_place);
+        assert!(fs::symlink_metadata(target.join("pg_tblspc/16500")).unwrap().is_dir());
+        assert_eq!(fs::read(target.join("pg_tblspc/16500/PG_16_202307071/5/1")).unwrap(), b"x");
+        let moved = ExtractOptions {
+            tablespace_oids: [(16500, out.path().join("elsewhere"))].into(),
+            fsync: false,
+            ..Default::default()
+        };
+        assert!(extract(&backup, &out.path().join("other"), &moved).is_err());
+    }
+
+    #[test]
+    fn plain_backup_with_linked_tablespace() {
+        let root = tempfile::tempdir().unwrap();
+        let data = root.path().join("backup");
+        let ts = root.path().join("ts_orig");
+        fs::create_dir_all(data.join("pg_tblspc")).unwrap();
+        fs::create_dir_all(ts.join("PG_15_202209061/5")).unwrap();
+        fs::write(data.join("PG_VERSION"), "15\n").unwrap();
+        fs::write(ts.join("PG_15_202209061/5/16385"), "rel").unwrap();
+        std::os::unix::fs::symlink(&ts, data.join("pg_tblspc/16384")).unwrap();
+        let backup = Backup::open(&data).unwrap();
+        let t = &backup.tablespaces[0];
+        assert_eq!((t.oid, t.link.as_deref(), t.files), (16384, Some(ts.as_path()), 1));
+        let new_ts = root.path().join("ts_new");
+        let opts = ExtractOptions {
+            tablespace_paths: vec![(ts.clone(), new_ts.clone())],
+            fsync: false,
+            ..Default::default()
+        };
+        let r = extract(&backup, &root.path().join("restored"), &opts).unwrap();
+        assert!(!r.tablespace_map_rewritten, "no map in a plain pg_basebackup backup");
+        assert_eq!(fs::read_to_string(new_ts.join("PG_15_202209061/5/16385")).unwrap(), "rel");
+        assert_eq!(fs::read_link(root.path().join("restored/pg_tblspc/16384")).unwrap(), new_ts);
+        // Restoring onto the original location is refused: it is not empty.
+        let e = extract(
+            &backup,
+            &root.path().join("again"),
+            &ExtractOptions { fsync: false, ..Default::default() },
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("not empty"), "{e}");
+        assert!(!root.path().join("again").exists());
     }
 
     #[test]

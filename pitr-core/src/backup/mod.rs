@@ -154,6 +154,11 @@ pub struct Tablespace {
     pub location: Option<PathBuf>,
     /// The tar file holding it (tar backups).
     pub archive: Option<String>,
+    /// Where `pg_tblspc/<oid>` points (plain backups).
+    pub link: Option<PathBuf>,
+    /// An in-place tablespace: a directory inside `pg_tblspc` rather than a
+    /// link (`allow_in_place_tablespaces`, 15 and later).
+    pub in_place: bool,
     /// Number of files.
     pub files: u64,
     /// Total size of its files.
@@ -507,7 +512,15 @@ impl Backup {
 
         // Tablespaces: from the map, the pg_tblspc links and the tar files.
         let mut ts: BTreeMap<u32, Tablespace> = BTreeMap::new();
-        let blank = |oid| Tablespace { oid, location: None, archive: None, files: 0, bytes: 0 };
+        let blank = |oid| Tablespace {
+            oid,
+            location: None,
+            archive: None,
+            link: None,
+            in_place: false,
+            files: 0,
+            bytes: 0,
+        };
         if let Some(m) = &self.tablespace_map {
             for e in &m.entries {
                 ts.entry(e.oid).or_insert_with(|| blank(e.oid)).location = Some(e.location());
@@ -515,9 +528,14 @@ impl Backup {
         }
         for (oid, target) in &c.links {
             let t = ts.entry(*oid).or_insert_with(|| blank(*oid));
+            t.link = Some(target.clone());
             if t.location.is_none() {
                 t.location = Some(target.clone());
             }
+        }
+        for oid in &c.ts_dirs {
+            let t = ts.entry(*oid).or_insert_with(|| blank(*oid));
+            t.in_place = t.link.is_none() && t.location.is_none();
         }
         for t in &self.tars {
             if let TarKind::Tablespace { oid } = t.kind {
@@ -672,6 +690,7 @@ struct Collector<'v, 'm> {
     files: Vec<BackupFile>,
     wal: Vec<IncludedWal>,
     links: Vec<(u32, PathBuf)>,
+    ts_dirs: Vec<u32>,
     ts_stats: BTreeMap<u32, (u64, u64)>,
     incremental: bool,
     problems: Vec<Problem>,
@@ -689,6 +708,7 @@ impl<'v, 'm> Collector<'v, 'm> {
             files: Vec::new(),
             wal: Vec::new(),
             links: Vec::new(),
+            ts_dirs: Vec::new(),
             ts_stats: BTreeMap::new(),
             incremental: false,
             problems: Vec::new(),
@@ -717,7 +737,14 @@ impl<'v, 'm> Collector<'v, 'm> {
             return Ok(Flow::Continue);
         }
         match &e.kind {
-            EntryKind::Dir => return Ok(Flow::Continue),
+            EntryKind::Dir => {
+                if let Area::Tablespace(oid) = e.area {
+                    if e.path.as_bytes() == format!("pg_tblspc/{oid}").as_bytes() {
+                        self.ts_dirs.push(oid);
+                    }
+                }
+                return Ok(Flow::Continue);
+            }
             EntryKind::Symlink { target } => {
                 if let Area::Tablespace(oid) = e.area {
                     if e.path.as_bytes() == format!("pg_tblspc/{oid}").as_bytes() {
