@@ -3,6 +3,7 @@
 use crate::output::{CliError, CmdResult, Output};
 use pitr_core::backup::verify::{VerifyOptions, VerifyReport, verify};
 use pitr_core::backup::{Backup, BackupFormat, Problem, Severity};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -50,13 +51,33 @@ pub fn run(cmd: &Command, out: &Output) -> CmdResult {
                     return Err(CliError::new(format!("{}: not a directory", a.display())));
                 }
             }
+            // A progress bar on a terminal only.
+            let bar = (!out.json && std::io::stderr().is_terminal()).then(|| {
+                let b = indicatif::ProgressBar::new(0);
+                b.set_style(
+                    indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} ({eta} left)")
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                );
+                b
+            });
+            let tick = |done: u64, total: u64| {
+                if let Some(b) = &bar {
+                    b.set_length(total.max(done));
+                    b.set_position(done);
+                }
+            };
             let opts = VerifyOptions {
                 archive: archive.clone(),
                 skip_checksums: *skip_checksums,
                 ignore: ignore.clone(),
                 wal_parser: None,
+                progress: Some(&tick),
             };
-            let (_, report) = verify(path, &opts)?;
+            let result = verify(path, &opts);
+            if let Some(b) = &bar {
+                b.finish_and_clear();
+            }
+            let (_, report) = result?;
             if out.json {
                 out.print_json(&report)?;
             } else {

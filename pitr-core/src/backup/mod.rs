@@ -379,10 +379,20 @@ impl Backup {
     /// Walks the contents once, collecting metadata and, with `verifier`,
     /// checking every file against the manifest.
     pub(crate) fn read_contents(&mut self, verifier: Option<&mut ManifestVerifier<'_>>) -> Result<(), Error> {
+        self.read_contents_with(verifier, None)
+    }
+
+    /// [`Backup::read_contents`], calling `progress` with the bytes of files walked so far.
+    pub(crate) fn read_contents_with(
+        &mut self,
+        verifier: Option<&mut ManifestVerifier<'_>>,
+        progress: Option<&dyn Fn(u64)>,
+    ) -> Result<(), Error> {
         if matches!(self.format, BackupFormat::Label | BackupFormat::BackupHistory) {
             return Ok(());
         }
         let mut c = Collector::new(verifier);
+        c.progress = progress;
         match self.format {
             BackupFormat::Plain => source::walk_dir(&self.path, &mut |e, r| c.visit(e, r))?,
             BackupFormat::Tar => {
@@ -685,6 +695,8 @@ pub struct ManifestSummary<'a> {
 /// Gathers metadata (and verifies) during a walk.
 struct Collector<'v, 'm> {
     verifier: Option<&'v mut ManifestVerifier<'m>>,
+    progress: Option<&'v dyn Fn(u64)>,
+    walked: u64,
     small: BTreeMap<&'static str, Vec<u8>>,
     small_origin: BTreeMap<&'static str, String>,
     files: Vec<BackupFile>,
@@ -703,6 +715,8 @@ impl<'v, 'm> Collector<'v, 'm> {
     fn new(verifier: Option<&'v mut ManifestVerifier<'m>>) -> Self {
         Collector {
             verifier,
+            progress: None,
+            walked: 0,
             small: BTreeMap::new(),
             small_origin: BTreeMap::new(),
             files: Vec::new(),
@@ -821,6 +835,10 @@ impl<'v, 'm> Collector<'v, 'm> {
                     source::Origin::Tar { .. } => return Err(read_error(err)),
                 }
             }
+        }
+        self.walked = self.walked.saturating_add(e.size);
+        if let Some(p) = self.progress {
+            p(self.walked);
         }
         Ok(Flow::Continue)
     }

@@ -32,6 +32,9 @@ pub struct VerifyOptions<'a> {
     pub ignore: Vec<String>,
     /// Reads the WAL of each range (the WAL reader); `None` checks names only.
     pub wal_parser: Option<&'a dyn WalRangeParser>,
+    /// Called after each file with (bytes of files walked so far, total size
+    /// the manifest lists), for a progress display.
+    pub progress: Option<&'a dyn Fn(u64, u64)>,
 }
 
 impl std::fmt::Debug for VerifyOptions<'_> {
@@ -41,6 +44,7 @@ impl std::fmt::Debug for VerifyOptions<'_> {
             .field("skip_checksums", &self.skip_checksums)
             .field("ignore", &self.ignore)
             .field("wal_parser", &self.wal_parser.is_some())
+            .field("progress", &self.progress.is_some())
             .finish()
     }
 }
@@ -115,7 +119,9 @@ pub fn verify(path: &Path, opts: &VerifyOptions<'_>) -> Result<(Backup, VerifyRe
             for i in &opts.ignore {
                 v.ignore(i);
             }
-            backup.read_contents(Some(&mut v))?;
+            let total = m.total_size();
+            let progress = opts.progress.map(|f| move |done: u64| f(done, total));
+            backup.read_contents_with(Some(&mut v), progress.as_ref().map(|f| f as &dyn Fn(u64)))?;
             bytes_checksummed = v.bytes_checksummed();
             for p in v.finish() {
                 let code = match p.kind {
@@ -208,4 +214,74 @@ fn check_wal(
     report.ranges = ranges;
     backup.problems.extend(problems);
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::with_recomputed_checksum;
+    use std::cell::Cell;
+    use std::fs;
+
+    /// A tiny plain "backup": PG_VERSION and one relation file, with a manifest.
+    fn synthetic(dir: &Path) {
+        fs::create_dir_all(dir.join("base/1")).unwrap();
+        fs::write(dir.join("PG_VERSION"), "15\n").unwrap();
+        fs::write(dir.join("base/1/1259"), "abc").unwrap();
+        fs::write(dir.join("postgresql.auto.conf"), "# edited after the backup\n").unwrap();
+        let m = "{ \"PostgreSQL-Backup-Manifest-Version\": 1,\n\"Files\": [\n\
+{ \"Path\": \"PG_VERSION\", \"Size\": 3, \"Last-Modified\": \"2026-11-24 00:57:28 GMT\", \"Checksum-Algorithm\": \"CRC32C\", \"Checksum\": \"8a744722\" },\n\
+{ \"Path\": \"base/1/1259\", \"Size\": 3, \"Last-Modified\": \"2026-11-24 00:57:28 GMT\", \"Checksum-Algorithm\": \"SHA256\", \"Checksum\": \"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\" }\n\
+],\n\"WAL-Ranges\": [\n{ \"Timeline\": 1, \"Start-LSN\": \"0/2000028\", \"End-LSN\": \"0/2000100\" }\n],\n\
+\"Manifest-Checksum\": \"\"}\n";
+        fs::write(dir.join("backup_manifest"), with_recomputed_checksum(m.as_bytes()).unwrap()).unwrap();
+    }
+
+    fn codes(r: &VerifyReport) -> Vec<&'static str> {
+        r.problems.iter().filter(|p| p.severity == Severity::Error).map(|p| p.code).collect()
+    }
+
+    #[test]
+    fn files_checked_and_progress_reported() {
+        let d = tempfile::tempdir().unwrap();
+        synthetic(d.path());
+        let seen = Cell::new((0, 0));
+        let progress = |done, total| seen.set((done, total));
+        let opts = VerifyOptions { progress: Some(&progress), ..Default::default() };
+        let (_, r) = verify(d.path(), &opts).unwrap();
+        // No pg_control in this synthetic backup: that is the only error.
+        assert_eq!(codes(&r), vec!["no_control_file"]);
+        assert_eq!(r.bytes_checksummed, 6);
+        assert!(r.checksums_checked);
+        assert_eq!(seen.get().1, 6);
+        assert!(seen.get().0 >= 6);
+        assert!(r.problems.iter().any(|p| p.code == "wal_not_checked"));
+
+        fs::write(d.path().join("base/1/1259"), "abd").unwrap();
+        let (_, r) = verify(d.path(), &VerifyOptions::default()).unwrap();
+        assert_eq!(codes(&r), vec!["no_control_file", "checksum_mismatch"]);
+        let (_, r) = verify(d.path(), &VerifyOptions { skip_checksums: true, ..Default::default() }).unwrap();
+        assert_eq!(codes(&r), vec!["no_control_file"]);
+        assert!(!r.checksums_checked);
+        let (_, r) =
+            verify(d.path(), &VerifyOptions { ignore: vec!["base".into()], ..Default::default() }).unwrap();
+        assert_eq!(codes(&r), vec!["no_control_file"]);
+
+        fs::remove_file(d.path().join("backup_manifest")).unwrap();
+        let (_, r) = verify(d.path(), &VerifyOptions::default()).unwrap();
+        assert!(codes(&r).contains(&"no_manifest"));
+        assert!(!r.ok);
+        assert_eq!(r.manifest_version, None);
+    }
+
+    #[test]
+    fn label_files_cannot_be_verified() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("backup_label");
+        fs::write(&p, "START WAL LOCATION: 0/2000028 (file 000000010000000000000002)\n").unwrap();
+        assert!(verify(&p, &VerifyOptions::default()).is_err());
+        let b = Backup::open(&p).unwrap();
+        assert_eq!(b.format, BackupFormat::Label);
+        assert!(b.label.unwrap().text.starts_with("START WAL LOCATION"));
+    }
 }
