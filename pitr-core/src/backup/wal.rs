@@ -150,6 +150,9 @@ pub trait WalRangeParser {
     fn parse_range(&self, source: &WalSource, range: &WalRange, seg_size: WalSegSize) -> Result<(), String>;
 }
 
+/// Longest range checked, in segments (1 TiB of 1 MiB segments, 16 TiB of 16 MiB ones).
+pub const MAX_RANGE_SEGMENTS: u64 = 1 << 20;
+
 /// The check of one `WAL-Ranges` entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RangeCheck {
@@ -175,6 +178,10 @@ pub struct RangeCheck {
 pub fn needed_segments(ranges: &[WalRange], seg: WalSegSize) -> Vec<Vec<SegmentName>> {
     let mut out = Vec::with_capacity(ranges.len());
     for r in ranges {
+        if !plausible(r, seg) {
+            out.push(Vec::new());
+            continue;
+        }
         let first = r.start_lsn.segment(seg);
         let mut last = if r.end_lsn > r.start_lsn { r.end_lsn.prev_segment(seg) } else { first };
         let newer_starts_here = ranges.iter().any(|o| {
@@ -188,15 +195,18 @@ pub fn needed_segments(ranges: &[WalRange], seg: WalSegSize) -> Vec<Vec<SegmentN
             }
             last -= 1;
         }
-        // Bounded: a range is never more than 2^64 / segment size segments,
-        // but a hostile manifest could claim that; cap what is listed.
-        let count = last.saturating_sub(first).saturating_add(1).min(1 << 20);
+        let count = last.saturating_sub(first).saturating_add(1);
         for i in 0..count {
             segs.push(SegmentName::new(r.timeline, first + i, seg));
         }
         out.push(segs);
     }
     out
+}
+
+/// A range that ends after it starts and spans fewer than [`MAX_RANGE_SEGMENTS`].
+fn plausible(r: &WalRange, seg: WalSegSize) -> bool {
+    r.end_lsn >= r.start_lsn && (r.end_lsn.as_u64() - r.start_lsn.as_u64()) / seg.bytes() < MAX_RANGE_SEGMENTS
 }
 
 /// Checks that `source` holds every segment the ranges need and, with a
@@ -210,6 +220,19 @@ pub fn check_ranges(
     let mut checks = Vec::new();
     let mut problems = Vec::new();
     for (r, segments) in ranges.iter().zip(needed_segments(ranges, seg)) {
+        if !plausible(r, seg) {
+            problems.push(Problem::error(
+                "wal_range_invalid",
+                None,
+                format!(
+                    "WAL range of timeline {} from {} to {} is not plausible (end before start, or more than \
+                     {MAX_RANGE_SEGMENTS} segments): not checked",
+                    r.timeline, r.start_lsn, r.end_lsn
+                ),
+            ));
+            checks.push(RangeCheck { range: *r, segments: Vec::new(), missing: Vec::new(), parsed: None });
+            continue;
+        }
         let missing: Vec<SegmentName> = segments.iter().copied().filter(|s| !source.contains(*s)).collect();
         for m in &missing {
             problems.push(Problem::error(
@@ -270,6 +293,19 @@ mod tests {
             names(&needed_segments(&r, WalSegSize::DEFAULT)[0]),
             vec!["0000000300000000000000FF", "000000030000000100000000"]
         );
+    }
+
+    #[test]
+    fn implausible_ranges_are_reported_not_listed() {
+        let src = WalSource::default();
+        let ranges = [
+            WalRange { timeline: 1, start_lsn: Lsn(0x2000000), end_lsn: Lsn(0x1000000) },
+            WalRange { timeline: 1, start_lsn: Lsn(0), end_lsn: Lsn::MAX },
+        ];
+        let (checks, problems) = check_ranges(&ranges, mb(), &src, None);
+        assert!(checks.iter().all(|c| c.segments.is_empty()));
+        assert_eq!(problems.iter().map(|p| p.code).collect::<Vec<_>>(), vec!["wal_range_invalid"; 2]);
+        assert!(needed_segments(&ranges, mb()).iter().all(Vec::is_empty));
     }
 
     #[test]
