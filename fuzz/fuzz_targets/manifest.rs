@@ -1,8 +1,10 @@
 //! `backup_manifest` parsing never panics, and a parsed manifest can drive the
-//! verifier over arbitrary file contents.
+//! verifier over arbitrary file contents and the WAL-range check.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use pitr_core::WalSegSize;
+use pitr_core::backup::wal::{WalSource, check_ranges};
 use pitr_core::manifest::{Location, Manifest, ManifestVerifier};
 use std::path::Path;
 
@@ -16,4 +18,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = v.check_file(b"not/listed", 3, Location::Archive { archive: "base.tar", member: "x" }, &mut &b"abc"[..]);
     let _ = v.finish();
+    let seg = WalSegSize::new(1 << 20).unwrap();
+    let (checks, _) = check_ranges(&m.wal_ranges, seg, &WalSource::default(), None);
+    assert_eq!(checks.len(), m.wal_ranges.len());
 });
