@@ -49,6 +49,8 @@ fn show_and_verify_a_tar_backup() {
     assert_eq!(j["control"]["checkpoint_copy"]["redo"], b.start_lsn.as_str());
     assert_eq!(j["label"]["kind"], "backup_label");
     assert_eq!(j["label"]["text"], b.label.as_str());
+    assert_eq!(j["label"]["parsed"]["start"]["lsn"], b.start_lsn.as_str());
+    assert_eq!(j["label"]["parsed"]["label"], "pitr test backup");
     assert_eq!(j["manifest"]["version"], 1);
     assert_eq!(j["manifest"]["checksum_ok"], true);
     assert_eq!(j["manifest"]["wal_ranges"][0]["start_lsn"], b.start_lsn.as_str());
@@ -74,7 +76,8 @@ fn show_and_verify_a_tar_backup() {
     let t = text(&o);
     assert!(t.contains("tar (base.tar.gz"), "{t}");
     assert!(t.contains(&format!("system identifier    {sysid}")), "{t}");
-    assert!(t.contains(&format!("START WAL LOCATION: {}", b.start_lsn)), "{t}");
+    assert!(t.contains(&format!(" {} (file ", b.start_lsn)), "{t}");
+    assert!(t.contains("pitr test backup"), "{t}");
     assert!(t.contains(&format!("tablespace {oid}")), "{t}");
 
     // verify: clean, human and JSON; with the archive.
@@ -116,6 +119,8 @@ fn show_and_verify_a_tar_backup() {
     let j = json(&o);
     assert_eq!(j["format"], "backup_history");
     assert!(j["label"]["text"].as_str().unwrap().contains(&format!("STOP WAL LOCATION: {}", b.stop_lsn)));
+    assert_eq!(j["label"]["parsed"]["stop"]["lsn"], b.stop_lsn.as_str());
+    assert_eq!(j["label"]["kind"], "backup_history");
 }
 
 #[test]

@@ -365,6 +365,9 @@ fn pg_basebackup_tar_gzip_is_read_verified_tampered_and_restored() {
         ]
     );
     assert_eq!(backup.label.as_ref().unwrap().text, b.label);
+    let label = backup.backup_label().unwrap();
+    assert_eq!(label.start.lsn, Lsn::parse(&b.start_lsn).unwrap());
+    assert_eq!(label.label.as_deref(), Some("pitr test backup"));
     assert_eq!(backup.control.as_ref().unwrap().system_identifier.to_string(), sysid);
     assert_eq!(backup.pg_version.as_deref(), Some("15"));
     let map = backup.tablespace_map.as_ref().unwrap();
@@ -702,6 +705,38 @@ fn version_2_manifest_derived_from_a_real_version_1() {
     assert!(r.ok, "{:?}", r.problems);
     assert_eq!(r.manifest_version, Some(2));
     assert_eq!(backup.manifest.unwrap().system_identifier.map(|s| s.to_string()), Some(sysid));
+
+    // The manifest of another backup: its WAL range does not start where the label does.
+    let other = c.base_backup(BackupKind::Plain);
+    fs::copy(other.dir.join("backup_manifest"), b.dir.join("backup_manifest")).unwrap();
+    let (_, r) = verify(&b.dir, &VerifyOptions::default()).unwrap();
+    let mismatch: Vec<_> = r.problems.iter().filter(|p| p.code == "label_manifest_mismatch").collect();
+    assert_eq!(mismatch.len(), 1, "{:?}", r.problems);
+    assert!(mismatch[0].message.contains(&other.start_lsn) && mismatch[0].message.contains(&b.start_lsn));
+
+    // A label claiming a standby backup while pg_control says "in production":
+    // recovery would refuse it.
+    let label = fs::read_to_string(other.dir.join("backup_label")).unwrap();
+    fs::write(other.dir.join("backup_label"), label.replace("BACKUP FROM: primary", "BACKUP FROM: standby"))
+        .unwrap();
+    let backup = Backup::open(&other.dir).unwrap();
+    let codes: Vec<_> = backup.problems.iter().map(|p| (p.code, p.severity)).collect();
+    assert_eq!(codes, vec![("label_control_mismatch", Severity::Error)], "{:?}", backup.problems);
+    assert!(backup.problems[0].message.contains("in production"));
+
+    // A label the server would refuse (START TIMELINE differs from the file name's).
+    fs::write(other.dir.join("backup_label"), label.replace("START TIMELINE: 1", "START TIMELINE: 2"))
+        .unwrap();
+    let backup = Backup::open(&other.dir).unwrap();
+    assert!(
+        backup.problems.iter().any(|p| p.code == "backup_label_issue" && p.severity == Severity::Error),
+        "{:?}",
+        backup.problems
+    );
+    fs::write(other.dir.join("backup_label"), "garbage\n").unwrap();
+    let backup = Backup::open(&other.dir).unwrap();
+    assert_eq!(backup.problems.iter().map(|p| p.code).collect::<Vec<_>>(), vec!["backup_label_invalid"]);
+    assert!(backup.label.as_ref().unwrap().parsed.is_none());
 }
 
 #[test]

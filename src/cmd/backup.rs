@@ -2,8 +2,9 @@
 
 use crate::output::{CliError, CmdResult, Output};
 use pitr_core::backup::verify::{VerifyOptions, VerifyReport, verify};
-use pitr_core::backup::{Backup, BackupFormat, Problem, Severity};
-use std::io::IsTerminal;
+use pitr_core::backup::{Backup, BackupFormat, LabelKind, Problem, Severity};
+use std::fmt::Write as _;
+use std::io::{IsTerminal, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -81,7 +82,7 @@ pub fn run(cmd: &Command, out: &Output) -> CmdResult {
             if out.json {
                 out.print_json(&report)?;
             } else {
-                print_verify(&report);
+                emit(&print_verify(&report))?;
             }
             Ok(if report.ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
@@ -94,8 +95,13 @@ fn show(path: &std::path::Path, with_files: bool, out: &Output) -> CmdResult {
         out.print_json(&b.summary(with_files))?;
         return Ok(ExitCode::SUCCESS);
     }
-    let row = |k: &str, v: &dyn std::fmt::Display| println!("{k:<20} {v}");
-    row("backup", &b.path.display());
+    let mut o = String::new();
+    macro_rules! row {
+        ($k:expr, $v:expr $(,)?) => {
+            let _ = writeln!(o, "{:<20} {}", $k, $v);
+        };
+    }
+    row!("backup", &b.path.display());
     let format = match b.format {
         BackupFormat::Plain => "plain directory".to_string(),
         BackupFormat::Tar => {
@@ -104,40 +110,78 @@ fn show(path: &std::path::Path, with_files: bool, out: &Output) -> CmdResult {
         BackupFormat::Label => "backup_label file only".to_string(),
         BackupFormat::BackupHistory => "backup history file only".to_string(),
     };
-    row("format", &format);
+    row!("format", &format);
     if let Some(m) = b.major() {
-        row("PostgreSQL", &m);
+        row!("PostgreSQL", &m);
     }
     if let Some(cf) = &b.control {
-        row("system identifier", &cf.system_identifier);
+        row!("system identifier", &cf.system_identifier);
     }
     if !matches!(b.format, BackupFormat::Label | BackupFormat::BackupHistory) {
-        row("files", &format!("{} ({})", b.files.len(), human_size(b.total_size())));
+        row!("files", &format!("{} ({})", b.files.len(), human_size(b.total_size())));
     }
     if let Some(l) = &b.label {
-        println!("{:<20} {}", "label", l.source);
-        for line in l.text.lines() {
-            println!("    {line}");
+        let what = match l.kind {
+            LabelKind::BackupLabel => "backup_label",
+            LabelKind::BackupHistory => "backup history",
+        };
+        row!(what, &l.source);
+        match &l.parsed {
+            Some(p) => {
+                let opt = |v: Option<String>| v.unwrap_or_else(|| "(none)".into());
+                row!(
+                    "  start",
+                    &format!("{} (file {}), timeline {}", p.start.lsn, p.start.file, p.timeline())
+                );
+                if let Some(stop) = &p.stop {
+                    row!(
+                        "  stop",
+                        &format!("{} (file {}), timeline {}", stop.lsn, stop.file, p.end_timeline())
+                    );
+                }
+                row!("  checkpoint", &p.checkpoint);
+                row!(
+                    "  method, from",
+                    &format!(
+                        "{}, {}",
+                        opt(p.method.as_ref().map(|m| m.as_str().to_string())),
+                        opt(p.from.as_ref().map(|f| f.as_str().to_string()))
+                    ),
+                );
+                row!("  start time", &opt(p.start_time.as_ref().map(|t| t.to_string())));
+                if let Some(t) = &p.stop_time {
+                    row!("  stop time", t);
+                }
+                row!("  label", &opt(p.label.clone()));
+                if let Some(lsn) = p.incremental_from_lsn {
+                    row!("  incremental from", &lsn);
+                }
+            }
+            None => {
+                for line in l.text.lines() {
+                    let _ = writeln!(o, "    {line}");
+                }
+            }
         }
     }
     if let Some(cf) = &b.control {
-        println!("pg_control");
+        let _ = writeln!(o, "pg_control");
         let c = &cf.checkpoint_copy;
-        row("  state", &cf.state);
-        row(
+        row!("  state", &cf.state);
+        row!(
             "  checkpoint",
             &format!("{} (REDO {}, timeline {}, {})", cf.checkpoint, c.redo, c.timeline, c.time),
         );
-        row("  REDO WAL file", &cf.redo_wal_file());
-        row("  next XID", &c.next_xid);
+        row!("  REDO WAL file", &cf.redo_wal_file());
+        row!("  next XID", &c.next_xid);
         if !cf.min_recovery_point.is_invalid() {
-            row(
+            row!(
                 "  min recovery point",
                 &format!("{} on timeline {}", cf.min_recovery_point, cf.min_recovery_point_timeline),
             );
         }
         if !cf.backup_start_point.is_invalid() || !cf.backup_end_point.is_invalid() {
-            row(
+            row!(
                 "  backup start/end",
                 &format!(
                     "{} / {}{}",
@@ -147,8 +191,8 @@ fn show(path: &std::path::Path, with_files: bool, out: &Output) -> CmdResult {
                 ),
             );
         }
-        row("  wal_level", &cf.wal_level);
-        row(
+        row!("  wal_level", &cf.wal_level);
+        row!(
             "  hot standby",
             &format!(
                 "max_connections {}, max_worker_processes {}, max_wal_senders {}, \
@@ -160,9 +204,9 @@ fn show(path: &std::path::Path, with_files: bool, out: &Output) -> CmdResult {
                 cf.max_locks_per_xact
             ),
         );
-        row("  WAL segment size", &cf.wal_segment_size);
-        row("  data checksums", &if cf.data_checksums() { "on" } else { "off" });
-        row(
+        row!("  WAL segment size", &cf.wal_segment_size);
+        row!("  data checksums", &if cf.data_checksums() { "on" } else { "off" });
+        row!(
             "  CRC",
             &if cf.crc_ok() {
                 "ok".to_string()
@@ -173,7 +217,7 @@ fn show(path: &std::path::Path, with_files: bool, out: &Output) -> CmdResult {
     }
     if let Some(m) = &b.manifest {
         let algs: Vec<&str> = m.checksum_algorithms().iter().map(|a| a.name()).collect();
-        row(
+        row!(
             "manifest",
             &format!(
                 "version {}, {} files ({}), checksums {}, manifest checksum {}",
@@ -185,13 +229,13 @@ fn show(path: &std::path::Path, with_files: bool, out: &Output) -> CmdResult {
             ),
         );
         for r in &m.wal_ranges {
-            row("  WAL range", &format!("timeline {}: {} to {}", r.timeline, r.start_lsn, r.end_lsn));
+            row!("  WAL range", &format!("timeline {}: {} to {}", r.timeline, r.start_lsn, r.end_lsn));
         }
     }
     for t in &b.tablespaces {
         let loc = t.location.as_ref().map(|l| l.display().to_string()).unwrap_or_else(|| "(unknown)".into());
         let archive = t.archive.as_ref().map(|a| format!(", {a}")).unwrap_or_default();
-        row(
+        row!(
             &format!("tablespace {}", t.oid),
             &format!("{loc} ({} files, {}{archive})", t.files, human_size(t.bytes)),
         );
@@ -199,38 +243,41 @@ fn show(path: &std::path::Path, with_files: bool, out: &Output) -> CmdResult {
     if !b.wal.is_empty() {
         let first = b.wal.first().map(|w| w.name.as_str()).unwrap_or("");
         let last = b.wal.last().map(|w| w.name.as_str()).unwrap_or("");
-        row("WAL included", &format!("{} files ({first} .. {last})", b.wal.len()));
+        row!("WAL included", &format!("{} files ({first} .. {last})", b.wal.len()));
     } else if !matches!(b.format, BackupFormat::Label | BackupFormat::BackupHistory) {
-        row("WAL included", &"none");
+        row!("WAL included", &"none");
     }
     if with_files {
-        println!("files:");
+        let _ = writeln!(o, "files:");
         for f in &b.files {
-            match &f.archive {
-                Some(a) => println!("  {:>12}  {}  ({a})", f.size, f.path),
-                None => println!("  {:>12}  {}", f.size, f.path),
-            }
+            let _ = match &f.archive {
+                Some(a) => writeln!(o, "  {:>12}  {}  ({a})", f.size, f.path),
+                None => writeln!(o, "  {:>12}  {}", f.size, f.path),
+            };
         }
     }
-    print_problems(&b.problems);
+    print_problems(&mut o, &b.problems);
+    emit(&o)?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_problems(problems: &[Problem]) {
+fn print_problems(o: &mut String, problems: &[Problem]) {
     for p in problems {
         let sev = match p.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        println!("{sev}: {}", p.message);
+        let _ = writeln!(o, "{sev}: {}", p.message);
     }
 }
 
-fn print_verify(r: &VerifyReport) {
-    print_problems(&r.problems);
+fn print_verify(r: &VerifyReport) -> String {
+    let mut o = String::new();
+    print_problems(&mut o, &r.problems);
     if r.manifest_version.is_some() {
         let what = if r.checksums_checked { "sizes and checksums" } else { "sizes" };
-        println!(
+        let _ = writeln!(
+            o,
             "manifest: {} files checked ({what}, {} checksummed)",
             r.manifest_files,
             human_size(r.bytes_checksummed)
@@ -244,7 +291,8 @@ fn print_verify(r: &VerifyReport) {
                 None => "present by name",
             };
             if c.missing.is_empty() {
-                println!(
+                let _ = writeln!(
+                    o,
                     "WAL: timeline {} {} to {}: {} file(s) {how} in {src}",
                     c.range.timeline,
                     c.range.start_lsn,
@@ -252,7 +300,8 @@ fn print_verify(r: &VerifyReport) {
                     c.segments.len()
                 );
             } else {
-                println!(
+                let _ = writeln!(
+                    o,
                     "WAL: timeline {} {} to {}: {} of {} file(s) missing from {src}",
                     c.range.timeline,
                     c.range.start_lsn,
@@ -266,9 +315,20 @@ fn print_verify(r: &VerifyReport) {
     let errors = r.problems.iter().filter(|p| p.severity == Severity::Error).count();
     let warnings = r.problems.len() - errors;
     if r.ok {
-        println!("backup successfully verified");
+        let _ = writeln!(o, "backup successfully verified");
     } else {
-        println!("backup verification failed: {errors} error(s), {warnings} warning(s)");
+        let _ = writeln!(o, "backup verification failed: {errors} error(s), {warnings} warning(s)");
+    }
+    o
+}
+
+/// Writes text to stdout; a closed pipe (`pitr ... | head`) ends quietly.
+fn emit(text: &str) -> Result<(), CliError> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(CliError::new(format!("writing to stdout: {e}"))),
     }
 }
 

@@ -25,7 +25,10 @@ pub mod verify;
 pub mod wal;
 
 use crate::control::{CONTROL_FILE_PATH, ControlError, ControlFile};
+pub use crate::error::Severity;
 use crate::error::{Error, IoError, IoResultExt};
+use crate::label::BackupLabel;
+pub use crate::label::LabelKind;
 use crate::manifest::{BackupPath, MANIFEST_FILE, Manifest, ManifestVerifier};
 use crate::version::PgMajor;
 use crate::walfile::{Compression, WalFileKind, WalFileName};
@@ -109,18 +112,8 @@ impl TarFile {
     }
 }
 
-/// Which kind of label text a backup carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LabelKind {
-    /// A `backup_label` file.
-    BackupLabel,
-    /// A backup history (`.backup`) file: the label plus STOP lines.
-    BackupHistory,
-}
-
-/// The raw text of a backup's `backup_label` (or `.backup` file). Parse it
-/// with the `label` module.
+/// A backup's `backup_label` (or `.backup` file): where it was read, its raw
+/// text and, when it parses, its contents.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LabelText {
     /// Which file it is.
@@ -130,6 +123,20 @@ pub struct LabelText {
     pub source: String,
     /// The file's contents (invalid UTF-8 replaced).
     pub text: String,
+    /// The parsed file ([`crate::label::BackupLabel`]); `None` when it does
+    /// not parse (the reason is in the backup's problems).
+    pub parsed: Option<BackupLabel>,
+}
+
+impl LabelText {
+    /// Parses `bytes` as a file of `kind`; a parse error is returned beside.
+    fn new(kind: LabelKind, source: String, bytes: &[u8]) -> (LabelText, Option<crate::error::ParseError>) {
+        let (parsed, err) = match BackupLabel::parse_as(bytes, kind) {
+            Ok(l) => (Some(l), None),
+            Err(e) => (None, Some(e)),
+        };
+        (LabelText { kind, source, text: String::from_utf8_lossy(bytes).into_owned(), parsed }, err)
+    }
 }
 
 /// One file of the backup.
@@ -175,16 +182,6 @@ pub struct IncludedWal {
     /// The tar file holding it (tar backups).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub archive: Option<String>,
-}
-
-/// How serious a problem is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    /// Worth knowing; the backup may still be usable.
-    Warning,
-    /// The backup is damaged, incomplete or unusable as is.
-    Error,
 }
 
 /// A problem found in a backup. Codes are listed in `docs/backup-json.md`.
@@ -291,11 +288,9 @@ impl Backup {
                 LabelKind::BackupLabel
             };
             let bytes = read_limited(path, SMALL_FILE_LIMIT)?;
-            b.label = Some(LabelText {
-                kind,
-                source: path.display().to_string(),
-                text: String::from_utf8_lossy(&bytes).into_owned(),
-            });
+            let (label, err) = LabelText::new(kind, path.display().to_string(), &bytes);
+            b.label = Some(label);
+            b.label_problems(err, None);
             return Ok(b);
         }
         if !meta.is_dir() {
@@ -410,10 +405,12 @@ impl Backup {
     }
 
     fn finish_contents(&mut self, c: Collector<'_, '_>) {
-        let display = |rel: &str| -> String {
-            match (&self.format, c.small_origin.get(rel)) {
-                (BackupFormat::Tar, Some(archive)) => format!("{}:{rel}", self.path.join(archive).display()),
-                _ => self.path.join(rel).display().to_string(),
+        let (format, root) = (self.format, self.path.clone());
+        let origins = c.small_origin.clone();
+        let display = move |rel: &str| -> String {
+            match (format, origins.get(rel)) {
+                (BackupFormat::Tar, Some(archive)) => format!("{}:{rel}", root.join(archive).display()),
+                _ => root.join(rel).display().to_string(),
             }
         };
         self.files = c.files;
@@ -481,11 +478,11 @@ impl Backup {
 
         match c.small.get("backup_label") {
             Some(bytes) => {
-                self.label = Some(LabelText {
-                    kind: LabelKind::BackupLabel,
-                    source: display("backup_label"),
-                    text: String::from_utf8_lossy(bytes).into_owned(),
-                })
+                let (label, err) = LabelText::new(LabelKind::BackupLabel, display("backup_label"), bytes);
+                self.label = Some(label);
+                let seg = self.control.as_ref().map(|c| c.wal_segment_size);
+                self.label_problems(err, seg);
+                self.label_versus_control();
             }
             None => self.problems.push(Problem::warning(
                 "no_backup_label",
@@ -576,6 +573,94 @@ impl Backup {
             }
         }
         self.tablespaces = ts.into_values().collect();
+    }
+
+    /// Reports a label that does not parse, and the label's own issues
+    /// (with the checks that need the segment size when it is known).
+    fn label_problems(&mut self, err: Option<crate::error::ParseError>, seg: Option<crate::lsn::WalSegSize>) {
+        let Some(label) = &self.label else { return };
+        let file = Some(match label.kind {
+            LabelKind::BackupLabel => "backup_label".to_string(),
+            LabelKind::BackupHistory => label.source.clone(),
+        });
+        if let Some(e) = err {
+            self.problems.push(Problem::error("backup_label_invalid", file.clone(), e.to_string()));
+        }
+        let Some(parsed) = &label.parsed else { return };
+        let issues = match seg {
+            Some(seg) => parsed.check(seg),
+            None => parsed.issues.clone(),
+        };
+        for i in issues {
+            let message = match i.line {
+                Some(l) => format!("{}: line {l}: {}", label.source, i.message),
+                None => format!("{}: {}", label.source, i.message),
+            };
+            self.problems.push(Problem {
+                severity: i.severity,
+                code: "backup_label_issue",
+                file: file.clone(),
+                message,
+            });
+        }
+    }
+
+    /// What recovery checks between `backup_label` and `pg_control`, and the
+    /// manifest's WAL range against the label's start.
+    fn label_versus_control(&mut self) {
+        let Some(label) = self.label.as_ref().and_then(|l| l.parsed.as_ref()) else { return };
+        let mut found = Vec::new();
+        if let Some(cf) = &self.control {
+            if label.from_standby() {
+                use crate::control::DbState;
+                if !matches!(cf.state, DbState::InArchiveRecovery | DbState::ShutDownInRecovery) {
+                    found.push(Problem::error(
+                        "label_control_mismatch",
+                        Some("backup_label".into()),
+                        format!(
+                            "backup_label says BACKUP FROM: standby but global/pg_control's state is \"{}\": \
+                             recovery stops with \"backup_label contains data inconsistent with control file\"",
+                            cf.state
+                        ),
+                    ));
+                } else if cf.min_recovery_point < label.start.lsn {
+                    found.push(Problem::error(
+                        "label_control_mismatch",
+                        Some("backup_label".into()),
+                        format!(
+                            "backup from a standby: global/pg_control's minimum recovery point {} is before the \
+                             backup's start {}",
+                            cf.min_recovery_point, label.start.lsn
+                        ),
+                    ));
+                }
+            }
+        }
+        if let Some(m) = &self.manifest {
+            // WAL-Ranges are newest timeline first: the last one starts the backup.
+            if let Some(first) = m.wal_ranges.last() {
+                if first.start_lsn != label.start.lsn || first.timeline != label.timeline() {
+                    found.push(Problem::error(
+                        "label_manifest_mismatch",
+                        Some(MANIFEST_FILE.into()),
+                        format!(
+                            "backup_manifest starts its WAL range at {} on timeline {} but backup_label starts at \
+                             {} on timeline {}: the manifest belongs to another backup",
+                            first.start_lsn,
+                            first.timeline,
+                            label.start.lsn,
+                            label.timeline()
+                        ),
+                    ));
+                }
+            }
+        }
+        self.problems.extend(found);
+    }
+
+    /// The parsed `backup_label` (or `.backup` file), when it parses.
+    pub fn backup_label(&self) -> Option<&BackupLabel> {
+        self.label.as_ref().and_then(|l| l.parsed.as_ref())
     }
 
     /// The major version: from `pg_control`, else `PG_VERSION`.
