@@ -15,9 +15,10 @@ pub struct VerifyOptions {
     /// The cluster's system identifier, when known: a segment of another cluster
     /// is refused.
     pub system_id: Option<u64>,
-    /// The next segment's file, to finish the last record when it continues
-    /// there.
-    pub next_segment: Option<PathBuf>,
+    /// The following segments' files, in order, to finish the last record when
+    /// it continues there (a record larger than a segment needs more than one;
+    /// they are opened only when needed).
+    pub next_segments: Vec<PathBuf>,
     /// The data page size (`BLCKSZ`), when known.
     pub block_size: Option<u32>,
 }
@@ -34,7 +35,7 @@ pub enum SegmentTail {
     /// The last record ends exactly at the end of the segment.
     Full,
     /// The last record continues into the next segment; `verified` when the
-    /// next segment was given and the record checked completely.
+    /// following segments were given and the record checked completely.
     ContinuesInNext {
         /// Start of that record.
         record: Lsn,
@@ -99,7 +100,7 @@ pub fn verify_segment(path: &Path, opts: &VerifyOptions) -> Result<SegmentCheck,
     }
     let mut source = WalSource::new();
     source.add_path(path)?;
-    if let Some(n) = &opts.next_segment {
+    for n in &opts.next_segments {
         source.add_path(n)?;
     }
     let seg_end = header.seg_size.segment_end(header.segno());
