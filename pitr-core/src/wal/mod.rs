@@ -39,6 +39,7 @@ pub mod rmgr;
 pub mod scan;
 pub mod source;
 pub mod stats;
+pub mod synth;
 mod verify;
 
 pub use decode::{Decoded, PgTimestamp, decode, decode_record};
