@@ -5,11 +5,13 @@
 //! (flipped bytes, truncation, bad prev-links, page headers, continuations,
 //! recycled and foreign segments) reported at the right LSN and file.
 
+#![allow(clippy::unwrap_used)]
+
 use pitr_core::Lsn;
 use pitr_core::wal::decode::{Decoded, XactKind};
 use pitr_core::wal::{
-    self, DataFilter, EndReason, Event, ReaderOptions, Stats, VerifyOptions, WalError, WalReader, WalSource, decode_record,
-    desc, rmgr,
+    self, DataFilter, EndReason, Event, ReaderOptions, Stats, VerifyOptions, WalError, WalReader, WalSource,
+    decode_record, desc, rmgr,
 };
 use pitr_testkit::{Cluster, majors_under_test, pg_tool};
 use std::collections::HashMap;
@@ -59,7 +61,8 @@ fn run_workload(c: &Cluster) -> Workload {
     );
     c.sql("COMMIT PREPARED 'pitr_gid'");
     let restore_point_end = lsn(&c.sql("SELECT pg_create_restore_point('pitr_rp')"));
-    let big_message_end = lsn(&c.sql(&format!("SELECT pg_logical_emit_message(false, 'pitr_big', repeat('m', {BIG}))")));
+    let big_message_end =
+        lsn(&c.sql(&format!("SELECT pg_logical_emit_message(false, 'pitr_big', repeat('m', {BIG}))")));
     c.sql("CREATE TABLE t2 AS SELECT * FROM t; TRUNCATE t2; DROP TABLE t2");
     c.sql("CHECKPOINT");
     c.sql("UPDATE t SET b = 'y'");
@@ -107,7 +110,9 @@ struct Rec {
 fn read_all(source: WalSource, opts: ReaderOptions) -> (Vec<Rec>, pitr_core::wal::WalEnd, WalReader) {
     let mut r = WalReader::open(source, opts).unwrap();
     let mut out = Vec::new();
-    while let Some(rec) = r.next_record().unwrap_or_else(|e| panic!("damage after {} records: {e}", out.len())) {
+    while let Some(rec) =
+        r.next_record().unwrap_or_else(|e| panic!("damage after {} records: {e}", out.len()))
+    {
         let mut line = String::new();
         desc::waldump_line(&rec, &mut line);
         out.push(Rec {
@@ -207,10 +212,14 @@ fn checks_on_workload(c: &Cluster, w: &Workload) -> Vec<Rec> {
     // WAL carries the top-level xid).
     let subs = &commit_subxacts[&w.sub_top_xid];
     assert_eq!(subs.len(), 1, "PostgreSQL {major}: {subs:?}");
-    let sub_aborts: Vec<_> = aborts.iter().filter(|a| a.0 > w.sub_top_xid && a.0 < w.sub_top_xid + 5).collect();
+    let sub_aborts: Vec<_> =
+        aborts.iter().filter(|a| a.0 > w.sub_top_xid && a.0 < w.sub_top_xid + 5).collect();
     assert!(!sub_aborts.is_empty(), "PostgreSQL {major}: {aborts:?}");
     if major >= 14 {
-        assert!(sub_aborts.iter().any(|a| a.1 && a.2 == Some(w.sub_top_xid)), "PostgreSQL {major}: {aborts:?}");
+        assert!(
+            sub_aborts.iter().any(|a| a.1 && a.2 == Some(w.sub_top_xid)),
+            "PostgreSQL {major}: {aborts:?}"
+        );
     }
     assert!(aborts.iter().any(|a| !a.1), "a plain top-level ROLLBACK: {aborts:?}");
 
@@ -222,7 +231,8 @@ fn checks_on_workload(c: &Cluster, w: &Workload) -> Vec<Rec> {
         if rec.rmid() != rmgr::RM_LOGICALMSG_ID {
             continue;
         }
-        let Decoded::LogicalMessage { prefix, message, transactional, .. } = decode_record(&rec).unwrap() else {
+        let Decoded::LogicalMessage { prefix, message, transactional, .. } = decode_record(&rec).unwrap()
+        else {
             panic!("undecoded logical message")
         };
         if prefix == b"pitr_big" {
@@ -270,7 +280,10 @@ fn every_major_reads_and_decodes_real_wal() {
 }
 
 /// Parses pg_waldump's record lines: (lsn, rmgr, type, xid, rec_len, tot_len, prev, line).
-fn parse_waldump(out: &str) -> Vec<(String, String, String, u32, u32, u32, String, String)> {
+/// (lsn, rmgr, type, xid, rec_len, tot_len, prev, line)
+type DumpLine = (String, String, String, u32, u32, u32, String, String);
+
+fn parse_waldump(out: &str) -> Vec<DumpLine> {
     out.lines()
         .filter(|l| l.starts_with("rmgr: "))
         .map(|l| {
@@ -287,7 +300,16 @@ fn parse_waldump(out: &str) -> Vec<(String, String, String, u32, u32, u32, Strin
             } else {
                 desc.split(' ').next().unwrap().to_string()
             };
-            (lsn, rmgr, ty, tx.parse().unwrap(), rec.trim().parse().unwrap(), tot.trim().parse().unwrap(), prev, l.to_string())
+            (
+                lsn,
+                rmgr,
+                ty,
+                tx.parse().unwrap(),
+                rec.trim().parse().unwrap(),
+                tot.trim().parse().unwrap(),
+                prev,
+                l.to_string(),
+            )
         })
         .collect()
 }
@@ -362,7 +384,8 @@ fn pg15_records_and_stats_equal_pg_waldump() {
     // Starting from an LSN in the middle of a record: pg_waldump and pitr both
     // start at the next record.
     let mid = Lsn(w.restore_point_end.0 - 10);
-    let theirs = parse_waldump(&pg_waldump(&["-p", archive, "-s", &mid.to_string(), "-e", &w.switch_lsn.to_string()]));
+    let theirs =
+        parse_waldump(&pg_waldump(&["-p", archive, "-s", &mid.to_string(), "-e", &w.switch_lsn.to_string()]));
     let opts = ReaderOptions { start: Some(mid), end: Some(w.switch_lsn), ..Default::default() };
     let (ours, end, _) = read_all(WalSource::dir(c.archive_dir()).unwrap(), opts);
     assert_eq!(end.reason, EndReason::EndLsn);
@@ -379,8 +402,12 @@ fn compressed_segments_read_like_plain_ones() {
     c.switch_wal();
     let plain = copy_archive(&c, "plain");
     let (expected, _, _) = read_all(WalSource::dir(&plain).unwrap(), ReaderOptions::default());
-    for (ext, prog) in [("gz", vec!["gzip"]), ("zst", vec!["zstd", "-q", "--rm"]), ("xz", vec!["xz"]), ("bz2", vec!["bzip2"])]
-    {
+    for (ext, prog) in [
+        ("gz", vec!["gzip"]),
+        ("zst", vec!["zstd", "-q", "--rm"]),
+        ("xz", vec!["xz"]),
+        ("bz2", vec!["bzip2"]),
+    ] {
         if Command::new(prog[0]).arg("--version").output().is_err() {
             eprintln!("{} not installed; skipping .{ext}", prog[0]);
             continue;
@@ -394,7 +421,9 @@ fn compressed_segments_read_like_plain_ones() {
             let _ = fs::remove_file(&p);
         }
         let (got, _, _) = read_all(WalSource::dir(&dir).unwrap(), ReaderOptions::default());
-        let strip = |v: &[Rec]| v.iter().map(|r| (r.lsn, r.end, r.xid, r.tot_len, r.line.clone())).collect::<Vec<_>>();
+        let strip = |v: &[Rec]| {
+            v.iter().map(|r| (r.lsn, r.end, r.xid, r.tot_len, r.line.clone())).collect::<Vec<_>>()
+        };
         assert_eq!(strip(&got), strip(&expected), ".{ext}");
         assert!(got[0].file.to_str().unwrap().ends_with(ext));
         let h = wal::segment_header(&got[0].file).unwrap();
@@ -423,7 +452,11 @@ fn damage_is_found_at_the_right_lsn_and_file() {
     let page = 8192u64;
     // A record inside one page, after the first segment, not the last one.
     let pick = |pred: &dyn Fn(&Rec) -> bool| recs.iter().find(|r| pred(r)).unwrap().clone();
-    let single = pick(&|r| r.tot_len > 60 && r.lsn.0 / page == (r.lsn.0 + r.tot_len as u64 - 1) / page && r.lsn.0 > recs[0].lsn.0 + seg_size);
+    let single = pick(&|r| {
+        r.tot_len > 60
+            && r.lsn.0 / page == (r.lsn.0 + r.tot_len as u64 - 1) / page
+            && r.lsn.0 > recs[0].lsn.0 + seg_size
+    });
     let crossing = pick(&|r| {
         let next_page = (r.lsn.0 / page + 1) * page;
         r.lsn.0 / page != (r.lsn.0 + r.tot_len as u64 - 1) / page
@@ -434,14 +467,17 @@ fn damage_is_found_at_the_right_lsn_and_file() {
 
     // 1. A flipped byte in a record's data: CRC error at that record, in that file.
     let segname = |l: u64| {
-        pitr_core::SegmentName::new(1, l / seg_size, pitr_core::WalSegSize::new(seg_size as u32).unwrap()).to_string()
+        pitr_core::SegmentName::new(1, l / seg_size, pitr_core::WalSegSize::new(seg_size as u32).unwrap())
+            .to_string()
     };
     let cont_page = (crossing.lsn.0 / page + 1) * page;
     let cont_hdr = if cont_page % seg_size == 0 { 40 } else { 24 };
-    for (i, (what, rec, target)) in
-        [("single-page", &single, single.lsn.0 + 30), ("page-crossing, in its continuation", &crossing, cont_page + cont_hdr + 1)]
-            .into_iter()
-            .enumerate()
+    for (i, (what, rec, target)) in [
+        ("single-page", &single, single.lsn.0 + 30),
+        ("page-crossing, in its continuation", &crossing, cont_page + cont_hdr + 1),
+    ]
+    .into_iter()
+    .enumerate()
     {
         let dir = copy_archive(&c, &format!("flip{i}"));
         flip(&dir.join(segname(target)), file_offset(Lsn(target), seg_size));
@@ -467,7 +503,10 @@ fn damage_is_found_at_the_right_lsn_and_file() {
         let check = wal::verify_segment(
             &dir.join(segname(rec.lsn.0)),
             &VerifyOptions {
-                next_segments: [dir.join(segname(rec.lsn.0 + seg_size))].into_iter().filter(|p| p.exists()).collect(),
+                next_segments: [dir.join(segname(rec.lsn.0 + seg_size))]
+                    .into_iter()
+                    .filter(|p| p.exists())
+                    .collect(),
                 ..Default::default()
             },
         )
@@ -535,7 +574,14 @@ fn damage_is_found_at_the_right_lsn_and_file() {
     // 5. A continuation page without its flag: missing contrecord.
     {
         let cont_page = Lsn(cont_page);
-        let seg_name = |l: Lsn| pitr_core::SegmentName::new(1, l.0 / seg_size, pitr_core::WalSegSize::new(seg_size as u32).unwrap()).to_string();
+        let seg_name = |l: Lsn| {
+            pitr_core::SegmentName::new(
+                1,
+                l.0 / seg_size,
+                pitr_core::WalSegSize::new(seg_size as u32).unwrap(),
+            )
+            .to_string()
+        };
         let dir = copy_archive(&c, "magic");
         flip(&dir.join(seg_name(cont_page)), file_offset(cont_page, seg_size));
         let mut r = WalReader::open(WalSource::dir(&dir).unwrap(), ReaderOptions::default()).unwrap();
@@ -602,7 +648,10 @@ fn recycled_and_foreign_segments_are_refused_by_name() {
         .next_record()
         .unwrap_err();
     assert!(matches!(e, WalError::RecycledSegment { .. }), "{e}");
-    assert!(matches!(wal::verify_segment(&recycled, &VerifyOptions::default()), Err(WalError::RecycledSegment { .. })));
+    assert!(matches!(
+        wal::verify_segment(&recycled, &VerifyOptions::default()),
+        Err(WalError::RecycledSegment { .. })
+    ));
     // Found after the last good segment in a directory, it is the end of WAL.
     let (_, end, _) = read_all(WalSource::dir(&dir).unwrap(), ReaderOptions::default());
     assert!(matches!(end.reason, EndReason::StaleSegment { .. }), "{end}");
@@ -610,9 +659,10 @@ fn recycled_and_foreign_segments_are_refused_by_name() {
 
     // A segment of another cluster, with the right name: refused by name.
     fs::remove_file(&recycled).unwrap();
-    let foreign_src = archived_segments(&b).into_iter().find(|n| {
-        pitr_core::SegmentName::parse(n).unwrap().segno(seg).unwrap() > 1
-    }).unwrap();
+    let foreign_src = archived_segments(&b)
+        .into_iter()
+        .find(|n| pitr_core::SegmentName::parse(n).unwrap().segno(seg).unwrap() > 1)
+        .unwrap();
     let foreign = dir.join(&next_name);
     let mut bytes = fs::read(b.archive_dir().join(&foreign_src)).unwrap();
     // Give it the right page addresses so that only the system id differs.
@@ -636,7 +686,8 @@ fn recycled_and_foreign_segments_are_refused_by_name() {
     assert!(matches!(&err, WalError::SystemIdMismatch { file, .. } if file == &foreign), "{err}");
     assert!(err.to_string().contains("another cluster"), "{err}");
     let sysid = wal::segment_header(&dir.join(&segs[0])).unwrap().system_id;
-    let e = wal::verify_segment(&foreign, &VerifyOptions { system_id: Some(sysid), ..Default::default() }).unwrap_err();
+    let e = wal::verify_segment(&foreign, &VerifyOptions { system_id: Some(sysid), ..Default::default() })
+        .unwrap_err();
     assert!(matches!(e, WalError::SystemIdMismatch { .. }), "{e}");
 }
 
@@ -650,9 +701,19 @@ fn pg_wal_of_a_stopped_cluster_ends_cleanly() {
     let (recs, end, _) = read_all(WalSource::dir(c.pgdata()).unwrap(), ReaderOptions::default());
     // The last record is the shutdown checkpoint.
     let last = recs.last().unwrap();
-    assert_eq!(rmgr::record_type_name(pitr_core::PgMajor::V15, last.rmid, last.info), Some("CHECKPOINT_SHUTDOWN"));
+    assert_eq!(
+        rmgr::record_type_name(pitr_core::PgMajor::V15, last.rmid, last.info),
+        Some("CHECKPOINT_SHUTDOWN")
+    );
     assert!(
-        matches!(end.reason, EndReason::ZeroLength | EndReason::StalePage { .. } | EndReason::ZeroPage | EndReason::StaleSegment { .. } | EndReason::NextSegmentAbsent { .. }),
+        matches!(
+            end.reason,
+            EndReason::ZeroLength
+                | EndReason::StalePage { .. }
+                | EndReason::ZeroPage
+                | EndReason::StaleSegment { .. }
+                | EndReason::NextSegmentAbsent { .. }
+        ),
         "{end}"
     );
     assert_eq!(end.end_lsn, last.end);

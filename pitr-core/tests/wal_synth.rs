@@ -4,6 +4,8 @@
 //! anywhere gives the next record; damage or truncation anywhere never panics
 //! and never yields a record that was not written.
 
+#![allow(clippy::unwrap_used)]
+
 use pitr_core::Lsn;
 use pitr_core::PgMajor;
 use pitr_core::WalSegSize;
@@ -114,7 +116,9 @@ fn read(dir: &Path, opts: ReaderOptions) -> (Vec<Got>, Result<EndReason, WalErro
                     blocks: rec
                         .blocks()
                         .iter()
-                        .map(|b| (b.rel.rel, b.block, rec.block_data(b).map(|d| d.to_vec()).unwrap_or_default()))
+                        .map(|b| {
+                            (b.rel.rel, b.block, rec.block_data(b).map(|d| d.to_vec()).unwrap_or_default())
+                        })
                         .collect(),
                 });
             }
@@ -211,7 +215,8 @@ fn records_larger_than_a_segment_cross_several_segments() {
     assert_eq!(got[2].main.as_deref(), Some(&b"after"[..]));
     assert!(end_reason.is_ok());
     // Starting in the middle of the big record's continuation: the next record.
-    let (got, _) = read(dir.path(), ReaderOptions { start: Some(Lsn(lsn.0 + 1_500_000)), ..Default::default() });
+    let (got, _) =
+        read(dir.path(), ReaderOptions { start: Some(Lsn(lsn.0 + 1_500_000)), ..Default::default() });
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].xid, 9);
     // Without the last segment: a clean end inside the big record.

@@ -9,8 +9,8 @@ use crate::output::{CliError, CmdResult, Output};
 use pitr_core::Lsn;
 use pitr_core::wal::decode::{Decoded, PgTimestamp, StandbyLock, XactKind, unix_seconds_rfc3339};
 use pitr_core::wal::{
-    DataFilter, ReaderOptions, Record, Stats, TimelineChoice, WalEnd, WalError, WalReader, WalSource, decode_record,
-    desc, rmgr,
+    DataFilter, ReaderOptions, Record, Stats, TimelineChoice, WalEnd, WalError, WalReader, WalSource,
+    decode_record, desc, rmgr,
 };
 use serde_json::{Map, Value, json};
 use std::io::Write;
@@ -132,7 +132,9 @@ fn run_into(args: &Args, out: &Output, sink: &mut Sink) -> CmdResult {
         None => None,
         Some("rmgr") => Some(false),
         Some("record") => Some(true),
-        Some(other) => return Err(CliError::new(format!("--stats={other}: expected --stats or --stats=record"))),
+        Some(other) => {
+            return Err(CliError::new(format!("--stats={other}: expected --stats or --stats=record")));
+        }
     };
     if let (Some(s), Some(e)) = (args.start, args.end) {
         if e < s {
@@ -228,7 +230,10 @@ fn print_stats(s: &Stats, per_record: bool, out: &Output, sink: &mut Sink) -> Re
 /// files, 2 for I/O and usage errors.
 fn finish_error(e: WalError, out: &Output, sink: &mut Sink, first: Option<Lsn>) -> CmdResult {
     let code = match e {
-        WalError::Io { .. } | WalError::NoSegments { .. } | WalError::StartNotFound { .. } | WalError::Invalid(_) => 2,
+        WalError::Io { .. }
+        | WalError::NoSegments { .. }
+        | WalError::StartNotFound { .. }
+        | WalError::Invalid(_) => 2,
         _ => 1,
     };
     if out.json {
@@ -259,7 +264,7 @@ fn raw_crc(source: &WalSource) -> CmdResult {
     let mut crc = 0u32;
     let mut total: u64 = 0;
     let mut files: Vec<&pitr_core::wal::SourceFile> = source.files().iter().collect();
-    files.sort_by(|a, b| a.name.cmp(&b.name));
+    files.sort_by_key(|f| f.name);
     for f in files {
         let mut r = pitr_core::compress::open(&f.path).map_err(|e| CliError::new(e.to_string()))?;
         loop {
@@ -351,7 +356,9 @@ fn decoded_fields(o: &mut Map<String, Value>, d: Decoded<'_>) {
             put(key, ts(x.time));
             put("subxacts", json!(x.subxacts.to_vec()));
             put("dropped_rels", Value::Array(x.rels.iter().map(rel).collect()));
-            if matches!(x.kind, XactKind::CommitPrepared | XactKind::AbortPrepared) || x.twophase_xid.is_some() {
+            if matches!(x.kind, XactKind::CommitPrepared | XactKind::AbortPrepared)
+                || x.twophase_xid.is_some()
+            {
                 put("twophase_xid", json!(x.twophase_xid));
             }
             if let Some(g) = x.gid {

@@ -32,7 +32,7 @@ impl PgTimestamp {
 
     /// From a [`jiff::Timestamp`] (truncated to microseconds).
     pub fn from_jiff(ts: jiff::Timestamp) -> Option<PgTimestamp> {
-        let micros = i64::try_from(ts.as_microsecond()).ok()?;
+        let micros = ts.as_microsecond();
         micros.checked_sub(PG_EPOCH_OFFSET_MICROS).map(PgTimestamp)
     }
 
@@ -98,7 +98,11 @@ impl<'a> Cur<'a> {
         DecodeError { what: self.what, message: msg.into() }
     }
     fn short(&self, need: usize) -> DecodeError {
-        self.err(format!("{} bytes of main data, needs at least {}", self.b.len(), self.pos.saturating_add(need)))
+        self.err(format!(
+            "{} bytes of main data, needs at least {}",
+            self.b.len(),
+            self.pos.saturating_add(need)
+        ))
     }
     fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
         let end = self.pos.checked_add(n).ok_or_else(|| self.short(n))?;
@@ -259,7 +263,7 @@ impl<'a> StatsList<'a> {
     }
     /// Number of entries.
     pub fn len(&self) -> usize {
-        if self.item == 0 { 0 } else { self.bytes.len() / self.item }
+        self.bytes.len().checked_div(self.item).unwrap_or(0)
     }
     /// True when empty.
     pub fn is_empty(&self) -> bool {
@@ -864,7 +868,9 @@ fn decode_xlog(major: PgMajor, info: u8, main: &[u8]) -> Result<Decoded<'_>, Dec
     };
     let mut c = Cur::new(main, what);
     let d = match t {
-        0x00 | 0x10 => Decoded::Checkpoint { shutdown: t == 0x00, checkpoint: read_checkpoint(&mut c, major)? },
+        0x00 | 0x10 => {
+            Decoded::Checkpoint { shutdown: t == 0x00, checkpoint: read_checkpoint(&mut c, major)? }
+        }
         0x30 => Decoded::NextOid(c.u32()?),
         0x40 => Decoded::Switch,
         0x50 => Decoded::BackupEnd(Lsn(c.u64()?)),
@@ -957,7 +963,8 @@ fn decode_xact(major: PgMajor, info: u8, main: &[u8]) -> Result<Decoded<'_>, Dec
                 let x = c.u32()?;
                 let gid = if xi & xinfo::HAS_GID != 0 {
                     let rest = c.rest();
-                    let len = rest.iter().position(|&b| b == 0).ok_or_else(|| c.err("GID is not terminated"))?;
+                    let len =
+                        rest.iter().position(|&b| b == 0).ok_or_else(|| c.err("GID is not terminated"))?;
                     let g = c.take(len)?;
                     c.take(1)?;
                     Some(g)
@@ -968,11 +975,8 @@ fn decode_xact(major: PgMajor, info: u8, main: &[u8]) -> Result<Decoded<'_>, Dec
             } else {
                 (None, None)
             };
-            let origin = if xi & xinfo::HAS_ORIGIN != 0 {
-                Some((Lsn(c.u64()?), PgTimestamp(c.i64()?)))
-            } else {
-                None
-            };
+            let origin =
+                if xi & xinfo::HAS_ORIGIN != 0 { Some((Lsn(c.u64()?), PgTimestamp(c.i64()?))) } else { None };
             c.finish()?;
             Ok(Decoded::XactFinish(XactFinish {
                 kind,
@@ -1155,6 +1159,7 @@ fn decode_standby(major: PgMajor, info: u8, main: &[u8]) -> Result<Decoded<'_>, 
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -1162,8 +1167,8 @@ mod tests {
     fn reference_commit_payload() {
         // Main data of the reference COMMIT with two subxacts (PG 15).
         let main = [
-            0xb2, 0xb4, 0x42, 0x53, 0xfa, 0x03, 0x03, 0x00, 0x02, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0xd7,
-            0x02, 0x00, 0x00, 0xd8, 0x02, 0x00, 0x00,
+            0xb2, 0xb4, 0x42, 0x53, 0xfa, 0x03, 0x03, 0x00, 0x02, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00,
+            0xd7, 0x02, 0x00, 0x00, 0xd8, 0x02, 0x00, 0x00,
         ];
         let Decoded::XactFinish(x) = decode(PgMajor::V15, RM_XACT_ID, 0x80, &main).unwrap() else { panic!() };
         assert_eq!(x.kind, XactKind::Commit);
@@ -1198,7 +1203,10 @@ mod tests {
             main.extend_from_slice(&v.to_le_bytes());
         }
         let Decoded::XactFinish(x) = decode(PgMajor::V17, RM_XACT_ID, 0x80, &main).unwrap() else { panic!() };
-        assert_eq!(x.dropped_stats.iter().collect::<Vec<_>>(), vec![DroppedStat { kind: 2, db: 5, objid: 16389 }]);
+        assert_eq!(
+            x.dropped_stats.iter().collect::<Vec<_>>(),
+            vec![DroppedStat { kind: 2, db: 5, objid: 16389 }]
+        );
         // 18 has 16-byte items: the same bytes are short by 4.
         assert!(decode(PgMajor::V18, RM_XACT_ID, 0x80, &main).is_err());
         main.extend_from_slice(&1u32.to_le_bytes());
@@ -1211,7 +1219,8 @@ mod tests {
         let mut main = vec![0u8; 72];
         main[8..14].copy_from_slice(b"rp_one");
         main[15] = 0x77; // garbage after the NUL
-        let Decoded::RestorePoint { name, .. } = decode(PgMajor::V15, RM_XLOG_ID, 0x70, &main).unwrap() else {
+        let Decoded::RestorePoint { name, .. } = decode(PgMajor::V15, RM_XLOG_ID, 0x70, &main).unwrap()
+        else {
             panic!()
         };
         assert_eq!(name, b"rp_one");
@@ -1223,11 +1232,15 @@ mod tests {
         let mut main = vec![0u8; 16];
         main[8] = 2;
         main[12] = 1;
-        let Decoded::EndOfRecovery(e) = decode(PgMajor::V16, RM_XLOG_ID, 0x90, &main).unwrap() else { panic!() };
+        let Decoded::EndOfRecovery(e) = decode(PgMajor::V16, RM_XLOG_ID, 0x90, &main).unwrap() else {
+            panic!()
+        };
         assert_eq!((e.timeline, e.prev_timeline, e.wal_level), (2, 1, None));
         assert!(decode(PgMajor::V17, RM_XLOG_ID, 0x90, &main).is_err());
         main.extend_from_slice(&[1, 0, 0, 0, 0, 0, 0, 0]);
-        let Decoded::EndOfRecovery(e) = decode(PgMajor::V17, RM_XLOG_ID, 0x90, &main).unwrap() else { panic!() };
+        let Decoded::EndOfRecovery(e) = decode(PgMajor::V17, RM_XLOG_ID, 0x90, &main).unwrap() else {
+            panic!()
+        };
         assert_eq!(e.wal_level, Some(1));
     }
 

@@ -22,7 +22,14 @@ pub fn relpath(major: PgMajor, rel: RelFileLocator, fork: i32) -> String {
     } else if rel.spc == DEFAULTTABLESPACE_OID {
         format!("base/{}/{}", rel.db, rel.rel)
     } else {
-        format!("pg_tblspc/{}/PG_{}_{}/{}/{}", rel.spc, major.number(), major.catalog_version(), rel.db, rel.rel)
+        format!(
+            "pg_tblspc/{}/PG_{}_{}/{}/{}",
+            rel.spc,
+            major.number(),
+            major.catalog_version(),
+            rel.db,
+            rel.rel
+        )
     };
     if fork != 0 {
         let name = u8::try_from(fork).map(fork_name).unwrap_or("?");
@@ -71,7 +78,12 @@ fn desc_invals(out: &mut String, invals: &InvalList<'_>, db: u32, tsid: u32, ini
     }
 }
 
-fn desc_rels(out: &mut String, major: PgMajor, label: &str, rels: impl ExactSizeIterator<Item = RelFileLocator>) {
+fn desc_rels(
+    out: &mut String,
+    major: PgMajor,
+    label: &str,
+    rels: impl ExactSizeIterator<Item = RelFileLocator>,
+) {
     if rels.len() == 0 {
         return;
     }
@@ -148,7 +160,11 @@ pub fn describe(rec: &Record<'_>, out: &mut String) {
     };
     match d {
         Decoded::Checkpoint { shutdown, checkpoint: c } => {
-            let _ = write!(out, "redo {}; tli {}; prev tli {}; fpw {}; ", c.redo, c.timeline, c.prev_timeline, c.full_page_writes);
+            let _ = write!(
+                out,
+                "redo {}; tli {}; prev tli {}; fpw {}; ",
+                c.redo, c.timeline, c.prev_timeline, c.full_page_writes
+            );
             if let Some(w) = c.wal_level {
                 let _ = write!(out, "wal_level {}; ", wal_level_name(w));
             }
@@ -237,7 +253,13 @@ pub fn describe(rec: &Record<'_>, out: &mut String) {
                     f.push("RESTART_SEQS");
                 }
                 let ids: Vec<String> = relids.iter().map(|r| r.to_string()).collect();
-                let _ = write!(out, "flags: [{}], nrelids: {}, relids: [{}]", f.join(", "), relids.len(), ids.join(", "));
+                let _ = write!(
+                    out,
+                    "flags: [{}], nrelids: {}, relids: [{}]",
+                    f.join(", "),
+                    relids.len(),
+                    ids.join(", ")
+                );
             } else {
                 if flags & 0x01 != 0 {
                     out.push_str("cascade ");
@@ -356,6 +378,7 @@ pub fn waldump_line(rec: &Record<'_>, out: &mut String) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -472,7 +472,9 @@ impl fmt::Display for EndReason {
         match self {
             EndReason::ZeroLength => f.write_str("zero record length (end of written WAL)"),
             EndReason::ZeroPage => f.write_str("zeroed page (end of written WAL)"),
-            EndReason::StalePage { found } => write!(f, "stale page from an older segment (page address {found})"),
+            EndReason::StalePage { found } => {
+                write!(f, "stale page from an older segment (page address {found})")
+            }
             EndReason::StaleSegment { found } => {
                 write!(f, "next segment is a recycled file (page address {found})")
             }

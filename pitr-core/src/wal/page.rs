@@ -194,7 +194,8 @@ impl SegmentHeader {
     /// page sizes and that `xlp_pageaddr` is the start of a segment.
     pub fn parse(first: &[u8], file: &Path) -> Result<SegmentHeader, WalError> {
         let not_wal = |reason: String| WalError::NotWal { file: file.to_path_buf(), reason };
-        let magic = le_u16(first, 0).ok_or_else(|| not_wal(format!("file has only {} bytes", first.len())))?;
+        let magic =
+            le_u16(first, 0).ok_or_else(|| not_wal(format!("file has only {} bytes", first.len())))?;
         let major = match classify_magic(magic) {
             MagicKind::Supported(m) => m,
             MagicKind::Old(version) => {
@@ -214,11 +215,16 @@ impl SegmentHeader {
         }
         let hdr = parse_page_header(first).ok_or_else(|| not_wal("truncated page header".into()))?;
         if hdr.info & !XLP_ALL_FLAGS != 0 || hdr.info & XLP_LONG_HEADER == 0 {
-            return Err(WalError::BadPageInfo { file: file.to_path_buf(), lsn: hdr.pageaddr, found: hdr.info });
+            return Err(WalError::BadPageInfo {
+                file: file.to_path_buf(),
+                lsn: hdr.pageaddr,
+                found: hdr.info,
+            });
         }
         let long = hdr.long.ok_or_else(|| not_wal("no long page header".into()))?;
-        let seg_size = WalSegSize::new(long.seg_size)
-            .ok_or_else(|| not_wal(format!("invalid WAL segment size {} in long page header", long.seg_size)))?;
+        let seg_size = WalSegSize::new(long.seg_size).ok_or_else(|| {
+            not_wal(format!("invalid WAL segment size {} in long page header", long.seg_size))
+        })?;
         if !valid_page_size(long.page_size) || long.page_size > long.seg_size {
             return Err(not_wal(format!("invalid WAL page size {} in long page header", long.page_size)));
         }
@@ -248,6 +254,7 @@ pub fn valid_page_size(size: u32) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

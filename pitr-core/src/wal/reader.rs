@@ -13,7 +13,7 @@
 
 use super::error::{EndReason, WalEnd, WalError};
 use super::page::{self, LONG_HEADER_LEN, PageHeader, SHORT_HEADER_LEN, SegmentHeader, XLP_ALL_FLAGS};
-use super::record::{self, BlockRef, Layout, MAX_RECORD_LEN, RECORD_HEADER_LEN, Record, RecordHeader};
+use super::record::{self, BlockRef, MAX_RECORD_LEN, RECORD_HEADER_LEN, Record, RecordHeader, RecordLayout};
 use super::rmgr;
 use super::source::{SourceFile, WalSource, open_stream, read_full};
 use crate::lsn::{Lsn, WalSegSize};
@@ -204,7 +204,7 @@ struct RecLoc {
     lsn: Lsn,
     end: Lsn,
     header: RecordHeader,
-    layout: Layout,
+    layout: RecordLayout,
     bytes: Bytes,
     timeline: u32,
     file: usize,
@@ -366,7 +366,10 @@ impl WalReader {
                 let segno = s.segment(seg);
                 if r.pick_file(segno).is_none() {
                     let tli = r.guess_timeline(segno);
-                    return Err(WalError::StartNotFound { lsn: s, segment: SegmentName::new(tli, segno, seg) });
+                    return Err(WalError::StartNotFound {
+                        lsn: s,
+                        segment: SegmentName::new(tli, segno, seg),
+                    });
                 }
                 s
             }
@@ -481,9 +484,7 @@ impl WalReader {
                 let seg_end = self.info.seg_size.segment_end(segno);
                 h.iter().filter(|(_, begin)| *begin < seg_end).map(|(t, _)| *t).max().unwrap_or(1)
             }
-            TimelineChoice::Highest => {
-                self.files.iter().map(|f| f.name.timeline).max().unwrap_or(1)
-            }
+            TimelineChoice::Highest => self.files.iter().map(|f| f.name.timeline).max().unwrap_or(1),
         }
     }
 
@@ -546,7 +547,8 @@ impl WalReader {
         if self.buf.len() != CHUNK {
             self.buf = vec![0u8; CHUNK];
         }
-        self.seg = Some(OpenSeg { segno, file: fi, input, buf_off: 0, buf_len: 0, input_pos: 0, file_end: None });
+        self.seg =
+            Some(OpenSeg { segno, file: fi, input, buf_off: 0, buf_len: 0, input_pos: 0, file_end: None });
         self.fill(0)?;
         let first_stream = self.segments_opened == 0;
         self.segments_opened += 1;
@@ -595,11 +597,24 @@ impl WalReader {
         if h.pageaddr != expected {
             if h.pageaddr < expected {
                 if explicit || first_stream {
-                    return Err(Stop::Err(WalError::RecycledSegment { file: path, expected, found: h.pageaddr }));
+                    return Err(Stop::Err(WalError::RecycledSegment {
+                        file: path,
+                        expected,
+                        found: h.pageaddr,
+                    }));
                 }
-                return Err(Stop::End(EndReason::StaleSegment { found: h.pageaddr }, position, Some(fi), incomplete));
+                return Err(Stop::End(
+                    EndReason::StaleSegment { found: h.pageaddr },
+                    position,
+                    Some(fi),
+                    incomplete,
+                ));
             }
-            return Err(Stop::Err(WalError::UnexpectedPageAddr { file: path, lsn: expected, found: h.pageaddr }));
+            return Err(Stop::Err(WalError::UnexpectedPageAddr {
+                file: path,
+                lsn: expected,
+                found: h.pageaddr,
+            }));
         }
         Ok(())
     }
@@ -699,7 +714,12 @@ impl WalReader {
         }
         let magic = self.info.major.wal_magic();
         if hdr.magic != magic {
-            return Err(Stop::Err(WalError::BadMagic { file: path(), lsn: start, expected: magic, found: hdr.magic }));
+            return Err(Stop::Err(WalError::BadMagic {
+                file: path(),
+                lsn: start,
+                expected: magic,
+                found: hdr.magic,
+            }));
         }
         if hdr.info & !XLP_ALL_FLAGS != 0 || (off == 0 && hdr.long.is_none()) {
             return Err(Stop::Err(WalError::BadPageInfo { file: path(), lsn: start, found: hdr.info }));
@@ -730,9 +750,18 @@ impl WalReader {
         if hdr.pageaddr != start {
             let stale = hdr.pageaddr < start && (start.0 - hdr.pageaddr.0) % seg_size.bytes() == 0;
             if stale {
-                return Err(Stop::End(EndReason::StalePage { found: hdr.pageaddr }, position, file, incomplete));
+                return Err(Stop::End(
+                    EndReason::StalePage { found: hdr.pageaddr },
+                    position,
+                    file,
+                    incomplete,
+                ));
             }
-            return Err(Stop::Err(WalError::UnexpectedPageAddr { file: path(), lsn: start, found: hdr.pageaddr }));
+            return Err(Stop::Err(WalError::UnexpectedPageAddr {
+                file: path(),
+                lsn: start,
+                found: hdr.pageaddr,
+            }));
         }
         if hdr.timeline < self.last_tli {
             return Err(Stop::Err(WalError::TimelineRegressed {
@@ -825,7 +854,11 @@ impl WalReader {
                 return Err(self.end_here(EndReason::ZeroLength, lsn, false));
             }
             if (tot_len as usize) < RECORD_HEADER_LEN || tot_len > MAX_RECORD_LEN {
-                return Err(Stop::Err(WalError::InvalidRecordLength { file: self.path_of(file), lsn, len: tot_len }));
+                return Err(Stop::Err(WalError::InvalidRecordLength {
+                    file: self.path_of(file),
+                    lsn,
+                    len: tot_len,
+                }));
             }
             let space = page_size as usize - off;
             let skipping = lsn < self.skip_before;
@@ -835,10 +868,11 @@ impl WalReader {
                     return Err(self.end_here(EndReason::Truncated, lsn, true));
                 }
                 let rec = self.buf.get(rbase..rbase + tot_len as usize).unwrap_or(&[]);
-                let hb: &[u8; RECORD_HEADER_LEN] = match rec.get(..RECORD_HEADER_LEN).and_then(|s| s.try_into().ok()) {
-                    Some(h) => h,
-                    None => return Err(self.end_here(EndReason::Truncated, lsn, true)),
-                };
+                let hb: &[u8; RECORD_HEADER_LEN] =
+                    match rec.get(..RECORD_HEADER_LEN).and_then(|s| s.try_into().ok()) {
+                        Some(h) => h,
+                        None => return Err(self.end_here(EndReason::Truncated, lsn, true)),
+                    };
                 let header = RecordHeader::parse(hb);
                 self.check_header(lsn, &header, file)?;
                 let crc = record::record_crc(rec);
@@ -850,9 +884,18 @@ impl WalReader {
                         found: crc,
                     }));
                 }
-                let layout =
-                    record::decode_layout(rec, tot_len, self.info.major, self.opts.block_size, &mut self.blocks)
-                        .map_err(|reason| WalError::InvalidRecord { file: self.path_of(file), lsn, reason })?;
+                let layout = record::decode_headers(
+                    rec,
+                    tot_len,
+                    self.info.major,
+                    self.opts.block_size,
+                    &mut self.blocks,
+                )
+                .map_err(|reason| WalError::InvalidRecord {
+                    file: self.path_of(file),
+                    lsn,
+                    reason,
+                })?;
                 let mut end = Lsn(lsn.0 + u64::from(tot_len)).maxalign();
                 self.finish_record(lsn, &header, &layout, file)?;
                 if header.rmid == rmgr::RM_XLOG_ID && header.info & 0xF0 == 0x40 {
@@ -951,7 +994,12 @@ impl WalReader {
             };
             let crc = crc32c::crc32c_append(crc, hdr_buf.get(..20).unwrap_or(&[]));
             if crc != header.crc {
-                return Err(Stop::Err(WalError::BadCrc { file: self.path_of(file), lsn, expected: header.crc, found: crc }));
+                return Err(Stop::Err(WalError::BadCrc {
+                    file: self.path_of(file),
+                    lsn,
+                    expected: header.crc,
+                    found: crc,
+                }));
             }
             let layout = {
                 let src: &[u8] = if assembling {
@@ -959,7 +1007,7 @@ impl WalReader {
                 } else {
                     self.prefix.get(..tot.min(PREFIX)).unwrap_or(&[])
                 };
-                record::decode_layout(src, tot_len, self.info.major, self.opts.block_size, &mut self.blocks)
+                record::decode_headers(src, tot_len, self.info.major, self.opts.block_size, &mut self.blocks)
                     .map_err(|reason| WalError::InvalidRecord { file: self.path_of(file), lsn, reason })?
             };
             self.finish_record(lsn, &header, &layout, file)?;
@@ -1029,7 +1077,7 @@ impl WalReader {
         &mut self,
         lsn: Lsn,
         header: &RecordHeader,
-        _layout: &Layout,
+        _layout: &RecordLayout,
         file: Option<usize>,
     ) -> Result<(), Stop> {
         self.expected_prev = Some(lsn);
@@ -1074,9 +1122,8 @@ pub fn segment_header(path: &Path) -> Result<SegmentHeader, WalError> {
     let c = crate::walfile::WalFileName::classify(name);
     let h = read_segment_header(path, c.compression)?;
     let seg = match c.kind {
-        crate::walfile::WalFileKind::Segment { segment } | crate::walfile::WalFileKind::Partial { segment } => {
-            Some(segment)
-        }
+        crate::walfile::WalFileKind::Segment { segment }
+        | crate::walfile::WalFileKind::Partial { segment } => Some(segment),
         _ => None,
     };
     if let Some(expected) = seg.and_then(|s| s.start_lsn(h.seg_size)) {
@@ -1084,7 +1131,11 @@ pub fn segment_header(path: &Path) -> Result<SegmentHeader, WalError> {
             return Err(WalError::RecycledSegment { file: path.to_path_buf(), expected, found: h.pageaddr });
         }
         if h.pageaddr != expected {
-            return Err(WalError::UnexpectedPageAddr { file: path.to_path_buf(), lsn: expected, found: h.pageaddr });
+            return Err(WalError::UnexpectedPageAddr {
+                file: path.to_path_buf(),
+                lsn: expected,
+                found: h.pageaddr,
+            });
         }
     }
     Ok(h)

@@ -195,12 +195,16 @@ pub fn fork_name(fork: u8) -> &'static str {
     }
 }
 
-/// Where the parts of a record are, from its fragment headers.
+/// What a record's fragment headers say, besides its block references.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct Layout {
+pub struct RecordLayout {
+    /// `XLR_BLOCK_ID_ORIGIN`: the replication origin.
     pub origin: Option<u16>,
+    /// `XLR_BLOCK_ID_TOPLEVEL_XID` (14+).
     pub toplevel_xid: Option<u32>,
+    /// Length of the main data (the last bytes of the record).
     pub main_len: u32,
+    /// Total length of the full-page images.
     pub fpi_len: u32,
 }
 
@@ -210,15 +214,15 @@ pub(crate) struct Layout {
 /// (cleared first). `block_size` is the data page size (`BLCKSZ`) when known;
 /// without it the checks that depend on it are skipped and 8192 is assumed for
 /// hole lengths of uncompressed images.
-pub(crate) fn decode_layout(
+pub fn decode_headers(
     rec: &[u8],
     tot_len: u32,
     major: PgMajor,
     block_size: Option<u32>,
     blocks: &mut Vec<BlockRef>,
-) -> Result<Layout, String> {
+) -> Result<RecordLayout, String> {
     blocks.clear();
-    let mut layout = Layout::default();
+    let mut layout = RecordLayout::default();
     let tot = tot_len as usize;
     if tot < RECORD_HEADER_LEN {
         return Err(format!("record length {tot_len} is below the header size"));
@@ -307,7 +311,7 @@ pub(crate) fn decode_layout(
                     }
                     if let Some(bs) = block_size {
                         let full = u32::from(len) == bs;
-                        if (has_hole && full) || (compressed && full) || (!has_hole && !compressed && !full) {
+                        if full == (has_hole || compressed) {
                             return Err(format!(
                                 "invalid full-page image: length {len}, hole {hole_offset}/{hole_length}, info 0x{bimg_info:02X}"
                             ));
@@ -499,6 +503,7 @@ pub(crate) fn lsn_at(b: &[u8], off: usize) -> Option<Lsn> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -521,7 +526,7 @@ mod tests {
         assert_eq!(record_crc(&COMMIT), h.crc);
         assert_eq!(h.to_bytes(), COMMIT[..24]);
         let mut blocks = Vec::new();
-        let l = decode_layout(&COMMIT, 50, PgMajor::V15, Some(8192), &mut blocks).unwrap();
+        let l = decode_headers(&COMMIT, 50, PgMajor::V15, Some(8192), &mut blocks).unwrap();
         assert_eq!(l.main_len, 24);
         assert!(blocks.is_empty());
         let mut bad = COMMIT;
@@ -550,7 +555,7 @@ mod tests {
         r.extend(std::iter::repeat_n(0xAA, 100 + 3 + 2));
         let tot = r.len() as u32;
         let mut blocks = Vec::new();
-        let l = decode_layout(&r, tot, PgMajor::V15, Some(8192), &mut blocks).unwrap();
+        let l = decode_headers(&r, tot, PgMajor::V15, Some(8192), &mut blocks).unwrap();
         assert_eq!(l.fpi_len, 100);
         assert_eq!(l.main_len, 2);
         assert_eq!(blocks.len(), 2);
@@ -564,15 +569,19 @@ mod tests {
         assert_eq!(blocks[1].block, 8);
         // The same bytes mean "hole + compressed + apply" in 14: the 0x02 bit is
         // "compressed" there, so the hole length is still read.
-        let l14 = decode_layout(&r, tot, PgMajor::V14, Some(8192), &mut blocks).unwrap();
+        let l14 = decode_headers(&r, tot, PgMajor::V14, Some(8192), &mut blocks).unwrap();
         assert_eq!(l14.fpi_len, 100);
         // One byte too many or too few is an invalid length.
-        assert!(decode_layout(&r, tot + 1, PgMajor::V15, Some(8192), &mut blocks).is_err());
-        assert!(decode_layout(&r, tot - 1, PgMajor::V15, Some(8192), &mut blocks).is_err());
+        assert!(decode_headers(&r, tot + 1, PgMajor::V15, Some(8192), &mut blocks).is_err());
+        assert!(decode_headers(&r, tot - 1, PgMajor::V15, Some(8192), &mut blocks).is_err());
         // Out-of-order ids.
         let mut bad = r.clone();
         bad[hdr_end - 10] = 0;
-        assert!(decode_layout(&bad, tot, PgMajor::V15, Some(8192), &mut blocks).unwrap_err().contains("out-of-order"));
+        assert!(
+            decode_headers(&bad, tot, PgMajor::V15, Some(8192), &mut blocks)
+                .unwrap_err()
+                .contains("out-of-order")
+        );
     }
 
     #[test]
@@ -581,9 +590,13 @@ mod tests {
         r.extend_from_slice(&[252, 1, 2, 0, 0, 255, 0]);
         let tot = r.len() as u32;
         let mut blocks = Vec::new();
-        let l = decode_layout(&r, tot, PgMajor::V14, None, &mut blocks).unwrap();
+        let l = decode_headers(&r, tot, PgMajor::V14, None, &mut blocks).unwrap();
         assert_eq!(l.toplevel_xid, Some(0x201));
-        assert!(decode_layout(&r, tot, PgMajor::V13, None, &mut blocks).unwrap_err().contains("invalid block_id 252"));
+        assert!(
+            decode_headers(&r, tot, PgMajor::V13, None, &mut blocks)
+                .unwrap_err()
+                .contains("invalid block_id 252")
+        );
     }
 
     #[test]

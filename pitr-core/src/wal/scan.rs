@@ -348,7 +348,9 @@ impl Scanner {
                 };
                 if x.kind.is_commit() { Event::Commit(e) } else { Event::Abort(e) }
             }
-            Decoded::XactPrepare(p) => Event::Prepare { lsn, end_lsn, xid: p.xid, gid: p.gid, time: p.prepared_at },
+            Decoded::XactPrepare(p) => {
+                Event::Prepare { lsn, end_lsn, xid: p.xid, gid: p.gid, time: p.prepared_at }
+            }
             Decoded::RestorePoint { time, name } => Event::RestorePoint { lsn, end_lsn, name, time },
             Decoded::Checkpoint { shutdown, checkpoint: c } => {
                 if c.timeline != c.prev_timeline {

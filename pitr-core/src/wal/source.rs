@@ -120,7 +120,13 @@ impl WalSource {
                 WalFileKind::Partial { segment } if self.include_partial => (segment, true),
                 _ => continue,
             };
-            self.push(SourceFile { path: p, name: seg, partial, compression: c.compression, explicit: false });
+            self.push(SourceFile {
+                path: p,
+                name: seg,
+                partial,
+                compression: c.compression,
+                explicit: false,
+            });
         }
         Ok(())
     }
@@ -149,12 +155,17 @@ impl WalSource {
 }
 
 /// Opens a (possibly compressed) file as a byte stream.
-pub(crate) fn open_stream(path: &Path, compression: Option<Compression>) -> Result<Box<dyn Read + Send>, WalError> {
+pub(crate) fn open_stream(
+    path: &Path,
+    compression: Option<Compression>,
+) -> Result<Box<dyn Read + Send>, WalError> {
     let f = File::open(path).map_err(|e| WalError::io(path, e))?;
     let io = |e: std::io::Error| WalError::io(path, e);
     Ok(match compression {
         None => Box::new(f),
-        Some(Compression::Gzip) => Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 16, f))),
+        Some(Compression::Gzip) => {
+            Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 16, f)))
+        }
         Some(Compression::Zstd) => Box::new(zstd::stream::read::Decoder::new(f).map_err(io)?),
         Some(Compression::Lz4) => {
             Box::new(lz4_flex::frame::FrameDecoder::new(BufReader::with_capacity(1 << 16, f)))
@@ -162,7 +173,9 @@ pub(crate) fn open_stream(path: &Path, compression: Option<Compression>) -> Resu
         Some(Compression::Xz) => {
             Box::new(xz2::read::XzDecoder::new_multi_decoder(BufReader::with_capacity(1 << 16, f)))
         }
-        Some(Compression::Bzip2) => Box::new(bzip2::read::MultiBzDecoder::new(BufReader::with_capacity(1 << 16, f))),
+        Some(Compression::Bzip2) => {
+            Box::new(bzip2::read::MultiBzDecoder::new(BufReader::with_capacity(1 << 16, f)))
+        }
         Some(Compression::Brotli) => {
             return Err(io(std::io::Error::new(
                 std::io::ErrorKind::Unsupported,

@@ -126,12 +126,7 @@ impl Stats {
         let t = self.totals();
         let total_len = t.rec_len + t.fpi_len;
         let pct = |n: u64, d: u64| if d == 0 { 0.0 } else { 100.0 * n as f64 / d as f64 };
-        let _ = writeln!(
-            s,
-            "WAL statistics between {} and {}:",
-            self.start.unwrap_or(self.end),
-            self.end
-        );
+        let _ = writeln!(s, "WAL statistics between {} and {}:", self.start.unwrap_or(self.end), self.end);
         let _ = writeln!(
             s,
             "{:<27} {:>20} {:>8} {:>20} {:>8} {:>20} {:>8} {:>20} {:>8}",

@@ -145,10 +145,14 @@ pub fn verify_segment(path: &Path, opts: &VerifyOptions) -> Result<SegmentCheck,
     check.tail = Some(match (last, end) {
         (Some((lsn, _, true)), _) => SegmentTail::Switch { lsn },
         (_, Some(end)) if end.reason == EndReason::EndLsn || end.position >= seg_end => match last {
-            Some((lsn, rec_end, _)) if rec_end > seg_end => SegmentTail::ContinuesInNext { record: lsn, verified: true },
+            Some((lsn, rec_end, _)) if rec_end > seg_end => {
+                SegmentTail::ContinuesInNext { record: lsn, verified: true }
+            }
             _ => SegmentTail::Full,
         },
-        (_, Some(end)) if end.incomplete_record && matches!(end.reason, EndReason::NextSegmentAbsent { .. }) => {
+        (_, Some(end))
+            if end.incomplete_record && matches!(end.reason, EndReason::NextSegmentAbsent { .. }) =>
+        {
             SegmentTail::ContinuesInNext { record: end.position, verified: false }
         }
         (_, Some(end)) => SegmentTail::EndOfWal(end),
