@@ -57,7 +57,8 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let mut buf = vec![0u8; 1 << 20];
             let mut crc = 0u32;
-            let mut files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
+            let mut files: Vec<_> =
+                std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
             files.sort();
             for f in files {
                 let mut r = std::fs::File::open(f).unwrap();
@@ -87,7 +88,8 @@ fn bench(c: &mut Criterion) {
 
     g.bench_function("read_all_data", |b| {
         b.iter(|| {
-            let mut r = WalReader::open(WalSource::dir(dir.path()).unwrap(), ReaderOptions::default()).unwrap();
+            let mut r =
+                WalReader::open(WalSource::dir(dir.path()).unwrap(), ReaderOptions::default()).unwrap();
             let mut n = 0usize;
             while let Some(rec) = r.next_record().unwrap() {
                 n += rec.main_data().map_or(0, |m| m.len());

@@ -247,3 +247,184 @@ fn page_sizes_and_segment_sizes_come_from_the_long_header() {
         assert_eq!(got.iter().map(|g| g.lsn).collect::<Vec<_>>(), lsns, "{seg_mb} MB / {page}");
     }
 }
+
+#[test]
+fn a_record_header_straddling_a_page_boundary() {
+    let dir = tempfile::tempdir().unwrap();
+    let seg = WalSegSize::new(1 << 20).unwrap();
+    let mut w = SynthWal::new(PgMajor::V15, seg, 8192, 1);
+    // First record at offset 40; make the second start 8 bytes before the page end.
+    let (a, a_end) = w.push(10, 0, 1, &[], &vec![1u8; 8184 - 40 - 29]);
+    assert_eq!(a_end.0 % 8192, 8184);
+    let (b, _) = w.push(10, 0, 2, &[], &[2u8; 100]);
+    assert_eq!(b, a_end);
+    w.push(10, 0, 3, &[], &[3u8; 10]);
+    w.write_to(dir.path()).unwrap();
+    let (got, _) = read(dir.path(), ReaderOptions::default());
+    assert_eq!(got.iter().map(|g| (g.lsn, g.xid)).collect::<Vec<_>>()[..2], [(a, 1), (b, 2)]);
+    assert_eq!(got[1].main.as_deref(), Some(&[2u8; 100][..]));
+    let (got, _) = read(dir.path(), ReaderOptions { start: Some(b), ..Default::default() });
+    assert_eq!(got[0].xid, 2);
+    // Damage in the part of the header on the next page (xl_info) is a CRC error at b.
+    let f = dir.path().join("000000010000000000000001");
+    let mut bytes = std::fs::read(&f).unwrap();
+    bytes[8192 + 24 + 8] ^= 0x10;
+    std::fs::write(&f, bytes).unwrap();
+    let (got, end) = read(dir.path(), ReaderOptions::default());
+    assert_eq!(got.len(), 1);
+    assert!(matches!(end, Err(WalError::BadCrc { lsn, .. }) if lsn == b), "{end:?}");
+}
+
+#[test]
+fn overwrite_contrecord_drops_the_incomplete_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let seg = WalSegSize::new(1 << 20).unwrap();
+    let mut w = SynthWal::new(PgMajor::V15, seg, 8192, 1);
+    let (a, _) = w.push(10, 0, 1, &[], &[1u8; 3000]);
+    let (aborted, over) = w.push_overwritten(20_000, None, 12345);
+    let (c, _) = w.push(10, 0, 3, &[], &[3u8; 10]);
+    w.write_to(dir.path()).unwrap();
+    let mut r = WalReader::open(WalSource::dir(dir.path()).unwrap(), ReaderOptions::default()).unwrap();
+    assert_eq!(r.next_record().unwrap().unwrap().lsn, a);
+    let o = r.next_record().unwrap().unwrap();
+    assert_eq!(o.lsn, over);
+    assert_eq!(o.prev(), a, "the overwrite record follows the record before the aborted one");
+    assert_eq!(o.type_name(), Some("OVERWRITE_CONTRECORD"));
+    match decode_record(&o).unwrap() {
+        pitr_core::wal::Decoded::OverwriteContrecord { overwritten_lsn, .. } => {
+            assert_eq!(overwritten_lsn, aborted)
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(r.next_record().unwrap().unwrap().lsn, c);
+    // The scanner reports it.
+    let mut s = pitr_core::wal::scan(WalSource::dir(dir.path()).unwrap(), ReaderOptions::default()).unwrap();
+    let ev = s.next_event().unwrap().unwrap();
+    assert!(
+        matches!(ev, pitr_core::wal::Event::OverwriteContrecord { overwritten, .. } if overwritten == aborted)
+    );
+
+    // An overwrite record naming another LSN is damage.
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = SynthWal::new(PgMajor::V15, seg, 8192, 1);
+    w.push(10, 0, 1, &[], &[1u8; 3000]);
+    let (_, over) = w.push_overwritten(20_000, Some(Lsn(0x1234)), 1);
+    w.write_to(dir.path()).unwrap();
+    let (_, end) = read(dir.path(), ReaderOptions::default());
+    assert!(
+        matches!(end, Err(WalError::OverwriteMismatch { lsn, found, .. }) if lsn == over && found == Lsn(0x1234)),
+        "{end:?}"
+    );
+}
+
+#[test]
+fn a_stale_page_after_the_last_record_is_the_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let seg = WalSegSize::new(1 << 20).unwrap();
+    let mut w = SynthWal::new(PgMajor::V17, seg, 8192, 2);
+    let mut last = Lsn(0);
+    for i in 0..30 {
+        last = w.push(10, 0, i, &[], &[i as u8; 700]).1;
+    }
+    // Fill the current page up to its end so the next record would start on the stale page.
+    let page_end = Lsn(last.0.div_ceil(8192) * 8192);
+    let fill = (page_end.0 - last.0) as usize;
+    if fill >= 32 {
+        last = w.push(10, 0, 99, &[], &vec![0u8; fill - 29]).1;
+    }
+    assert_eq!(last.0 % 8192, 0, "{last}");
+    let stale = w.stale_page();
+    w.write_to(dir.path()).unwrap();
+    let (got, end) = read(dir.path(), ReaderOptions::default());
+    assert_eq!(got.last().unwrap().end, last);
+    match end.unwrap() {
+        EndReason::StalePage { found } => assert_eq!(found, Lsn(stale.0 - (1 << 20))),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn timelines_are_chosen_per_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let seg = WalSegSize::new(1 << 20).unwrap();
+    // Timeline 1: segments 1..=4; timeline 2 forks in segment 3.
+    let mut t1 = SynthWal::new(PgMajor::V15, seg, 8192, 1);
+    let mut t2 = SynthWal::new(PgMajor::V15, seg, 8192, 1);
+    let fork = seg.segment_start(3).0 + 300_000;
+    let mut i = 0u32;
+    while t1.position().0 < fork {
+        t1.push(10, 0, i, &[], &[1u8; 5000]);
+        t2.push(10, 0, i, &[], &[1u8; 5000]);
+        i += 1;
+    }
+    while t1.position().0 < seg.segment_start(4).0 + 100_000 {
+        t1.push(10, 0, 10_000 + i, &[], &[1u8; 5000]);
+        t2.push(10, 0, 20_000 + i, &[], &[2u8; 5000]);
+        i += 1;
+    }
+    t1.write_to_timeline(dir.path(), 1, 0).unwrap();
+    t2.write_to_timeline(dir.path(), 2, 3).unwrap();
+    let xids = |choice: pitr_core::wal::TimelineChoice| {
+        let (got, _) = read(dir.path(), ReaderOptions { timeline: choice, ..Default::default() });
+        got.iter().map(|g| g.xid).collect::<Vec<_>>()
+    };
+    use pitr_core::wal::TimelineChoice::*;
+    let hist = xids(History(vec![(1, Lsn(0)), (2, Lsn(fork))]));
+    assert!(hist.iter().any(|x| *x >= 20_000) && !hist.iter().any(|x| (10_000..20_000).contains(x)));
+    assert_eq!(xids(Highest), hist);
+    let only1 = xids(Only(1));
+    assert!(only1.iter().any(|x| (10_000..20_000).contains(x)) && !only1.iter().any(|x| *x >= 20_000));
+    // Timeline 2 alone starts in segment 3.
+    let only2 = xids(Only(2));
+    assert!(!only2.is_empty() && only2.iter().all(|x| *x >= 20_000 || *x < 10_000));
+}
+
+#[test]
+fn partial_files_only_when_asked_and_old_versions_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let seg = WalSegSize::new(1 << 20).unwrap();
+    let mut w = SynthWal::new(PgMajor::V14, seg, 8192, 1);
+    while w.position().0 < seg.segment_start(2).0 + 5000 {
+        w.push(10, 0, 1, &[], &[1u8; 3000]);
+    }
+    let files = w.write_to(dir.path()).unwrap();
+    let partial = dir.path().join("000000010000000000000002.partial");
+    std::fs::rename(&files[1], &partial).unwrap();
+    let count = |s: WalSource| {
+        let mut r = WalReader::open(s, ReaderOptions::default()).unwrap();
+        let mut n = 0;
+        while r.next_record().unwrap().is_some() {
+            n += 1;
+        }
+        (n, r.end().unwrap().reason.clone())
+    };
+    let (n_dir, end) = count(WalSource::dir(dir.path()).unwrap());
+    assert!(matches!(end, EndReason::NextSegmentAbsent { .. }));
+    let (n_partial, _) = count(WalSource::new().include_partial(true).tap_add(dir.path()));
+    assert!(n_partial > n_dir);
+    let (n_explicit, _) = count(WalSource::from_paths(&[&files[0], &partial]).unwrap());
+    assert_eq!(n_explicit, n_partial);
+
+    // PostgreSQL 12 WAL is refused by name; so is big-endian WAL.
+    for (magic, needle) in
+        [(0xD101u16.to_le_bytes(), "PostgreSQL 12"), (0xD10Du16.to_be_bytes(), "big-endian")]
+    {
+        let mut b = std::fs::read(&files[0]).unwrap();
+        b[0..2].copy_from_slice(&magic);
+        std::fs::write(&files[0], &b).unwrap();
+        let e = WalReader::open(WalSource::from_paths(&[&files[0]]).unwrap(), ReaderOptions::default())
+            .unwrap_err();
+        assert!(e.to_string().contains(needle), "{e}");
+    }
+}
+
+trait TapAdd {
+    fn tap_add(self, p: &Path) -> WalSource;
+}
+
+impl TapAdd for WalSource {
+    fn tap_add(mut self, p: &Path) -> WalSource {
+        self.add_path(p).unwrap();
+        self
+    }
+}

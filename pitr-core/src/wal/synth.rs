@@ -161,6 +161,59 @@ impl SynthWal {
         }
     }
 
+    /// Simulates a crash in the middle of a record that crosses a page
+    /// boundary, followed by the fix PostgreSQL makes: the first page of a
+    /// record of `len` bytes is written, its continuation is lost, and the next
+    /// page starts with `XLP_FIRST_IS_OVERWRITE_CONTRECORD` and an
+    /// `XLOG_OVERWRITE_CONTRECORD` record naming `overwritten` (normally the
+    /// aborted record's LSN). Returns (aborted record, overwrite record).
+    pub fn push_overwritten(&mut self, len: usize, overwritten: Option<Lsn>, time: i64) -> (Lsn, Lsn) {
+        let page = u64::from(self.page_size);
+        if self.pos.0 % page == 0 {
+            self.ensure_header(self.pos);
+            self.pos = Lsn(self.pos.0 + self.header_len(self.pos) as u64);
+        }
+        let start = self.pos;
+        let page_end = (start.0 / page + 1) * page;
+        let len = len.max((page_end - start.0) as usize + 8);
+        let mut rec = Self::build(10, 0, 1, &[], &vec![0xAB; len]);
+        rec[8..16].copy_from_slice(&self.prev.0.to_le_bytes());
+        let crc = record_crc(&rec);
+        rec[20..24].copy_from_slice(&crc.to_le_bytes());
+        let first = (page_end - start.0) as usize;
+        self.write(start, &rec[..first]);
+        // The next page: overwrite flag, then the overwrite record.
+        let next = Lsn(page_end);
+        let long = next.0 % self.seg_size.bytes() == 0;
+        self.write_page_header(next, 0, false);
+        let mut info = super::page::XLP_FIRST_IS_OVERWRITE_CONTRECORD;
+        if long {
+            info |= XLP_LONG_HEADER;
+        }
+        self.write(Lsn(next.0 + 2), &info.to_le_bytes());
+        self.pos = next;
+        let mut main = Vec::new();
+        main.extend_from_slice(&overwritten.unwrap_or(start).0.to_le_bytes());
+        main.extend_from_slice(&time.to_le_bytes());
+        let (lsn, _) = self.push(0, 0xD0, 0, &[], &main);
+        (start, lsn)
+    }
+
+    /// Writes, at the next page boundary after the last record, a page that
+    /// belongs to an older segment (as in a recycled file). Returns its start.
+    pub fn stale_page(&mut self) -> Lsn {
+        let page = u64::from(self.page_size);
+        let next = Lsn(self.pos.0.div_ceil(page) * page);
+        let old = Lsn(next.0 - self.seg_size.bytes());
+        let saved = self.pos;
+        self.write_page_header(next, 0, false);
+        self.write(Lsn(next.0 + 8), &old.0.to_le_bytes());
+        // Some stale bytes where a record would be.
+        self.write(Lsn(next.0 + self.header_len(next) as u64), &[0x40, 0, 0, 0, 9, 9, 9, 9]);
+        self.pos = saved;
+        next
+    }
+
     /// Appends an `XLOG_SWITCH` record and moves to the next segment.
     pub fn switch(&mut self) -> Lsn {
         let (start, _) = self.push(0, 0x40, 0, &[], &[]);
@@ -225,10 +278,21 @@ impl SynthWal {
 
     /// Writes the segments into `dir` (named for timeline 1); returns the paths.
     pub fn write_to(&mut self, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+        self.write_to_timeline(dir, 1, 0)
+    }
+
+    /// Writes the segments numbered `from_segno` and up into `dir`, named for
+    /// timeline `tli`; returns the paths.
+    pub fn write_to_timeline(
+        &mut self,
+        dir: &Path,
+        tli: u32,
+        from_segno: u64,
+    ) -> std::io::Result<Vec<PathBuf>> {
         let seg = self.seg_size;
         let mut out = Vec::new();
-        for (segno, bytes) in self.segments() {
-            let p = dir.join(SegmentName::new(1, *segno, seg).to_string());
+        for (segno, bytes) in self.segments().range(from_segno..) {
+            let p = dir.join(SegmentName::new(tli, *segno, seg).to_string());
             std::fs::write(&p, bytes)?;
             out.push(p);
         }
