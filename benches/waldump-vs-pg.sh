@@ -6,6 +6,8 @@
 # Usage: benches/waldump-vs-pg.sh            (WAL_MB=1024 by default)
 #        WAL_MB=256 RUNS=5 benches/waldump-vs-pg.sh
 #        KEEP=1 ... keeps the work directory (its path is printed).
+#        WAL_DIR=<dir> ... times the segments already in <dir> (e.g. a kept
+#        work directory's wal/) instead of generating new WAL.
 #
 # Needs PostgreSQL 15 binaries (PGBIN, default /usr/lib/postgresql/15/bin) with
 # initdb, pg_ctl, pgbench, psql and pg_waldump. When run as root, the throwaway
@@ -38,6 +40,11 @@ echo "== building pitr (release)"
 (cd "$ROOT" && cargo build --release --quiet --bin pitr)
 PITR=$ROOT/target/release/pitr
 
+if [ -n "${WAL_DIR:-}" ]; then
+    rmdir "$WORK" 2>/dev/null || true
+    WORK=$(mktemp -d "${TMPDIR:-/tmp}/pitr-bench.XXXXXX")
+    ln -s "$(cd "$WAL_DIR" && pwd)" "$WORK/wal"
+else
 echo "== generating ${WAL_MB} MB of pgbench WAL with PostgreSQL 15 (16 MB segments)"
 as_pg mkdir -p "$WORK/wal"
 as_pg "$PGBIN/initdb" -D "$WORK/data" -U postgres -A trust >/dev/null
@@ -71,11 +78,12 @@ for _ in $(seq 1 600); do
     sleep 0.2
 done
 as_pg "$PGBIN/pg_ctl" -D "$WORK/data" -w stop >/dev/null
+fi
 
 mapfile -t SEGS < <(ls "$WORK/wal" | grep -E '^[0-9A-F]{24}$' | sort)
 FIRST=${SEGS[0]}
 LAST=${SEGS[${#SEGS[@]}-1]}
-TOTAL=$(du -cb "$WORK"/wal/* | tail -1 | cut -f1)
+TOTAL=$(du -cbL "$WORK"/wal/* | tail -1 | cut -f1)
 echo "   ${#SEGS[@]} segments, $((TOTAL / 1024 / 1024)) MB ($FIRST .. $LAST)"
 
 PIN=()

@@ -758,4 +758,15 @@ fn promotion_gives_end_of_recovery_and_a_timeline_switch() {
     }
     assert_eq!(eor, Some((2, 1)));
     assert_eq!(switch, Some((1, 2)));
+    // The backup's end is in the primary's WAL.
+    let mut s = wal::scan(WalSource::dir(primary.archive_dir()).unwrap(), ReaderOptions::default()).unwrap();
+    let mut ends = Vec::new();
+    while let Some(ev) = s.next_event().unwrap() {
+        if let Event::BackupEnd { start, lsn, .. } = ev {
+            ends.push((start, lsn));
+        }
+    }
+    assert_eq!(ends.len(), 1, "{ends:?}");
+    assert_eq!(ends[0].0, lsn(&backup.start_lsn));
+    assert!(ends[0].1 < lsn(&backup.stop_lsn));
 }
