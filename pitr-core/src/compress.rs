@@ -56,6 +56,7 @@ pub fn read_to_vec(path: &Path, limit: u64) -> Result<Vec<u8>, IoError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use std::io::Write;

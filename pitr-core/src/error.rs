@@ -124,3 +124,23 @@ pub enum Error {
 
 /// Result with the umbrella [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// How bad a problem found by a validator is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth knowing; PostgreSQL accepts the input.
+    Warning,
+    /// The input is wrong: PostgreSQL refuses it, or never writes it and would
+    /// use it wrongly.
+    Error,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        })
+    }
+}

@@ -2,6 +2,8 @@
 //! accepts must denote the instant PostgreSQL's `timestamptz` input gives it, and
 //! the forms the server's configuration check rejects must be rejected.
 
+#![allow(clippy::unwrap_used)]
+
 use jiff::tz::TimeZone;
 use pitr_core::plan::target::{DateOrder, format_target_time, parse_target_time};
 use pitr_testkit::{Cluster, TestDir};

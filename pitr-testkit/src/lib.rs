@@ -22,7 +22,9 @@
 //!
 //! Everything here panics with a descriptive message on failure: it is test code.
 
-#![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
+#![allow(clippy::unwrap_used, clippy::missing_panics_doc, clippy::result_large_err)]
+
+pub mod scenario;
 
 use std::fs;
 use std::io::Write;

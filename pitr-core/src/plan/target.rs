@@ -357,9 +357,7 @@ pub fn parse_target_time(
             loose_numbers.push(t.to_string());
         } else if let Some(m) = month_number(t) {
             month_name = Some(m);
-        } else if is_weekday(t) {
-            continue;
-        } else if t.eq_ignore_ascii_case("at") {
+        } else if is_weekday(t) || t.eq_ignore_ascii_case("at") {
             continue;
         } else {
             // A zone name: must be a tz database name (abbreviations are not

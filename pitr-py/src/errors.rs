@@ -1,0 +1,173 @@
+//! Core errors become the Python exceptions of `pitr/_errors.py`.
+//!
+//! The exception classes are plain Python classes (so that `ParseError` can
+//! also be a `ValueError` and `PitrIOError` an `OSError`); they are looked up
+//! once and cached. Every binding turns a core `Result` into a `PyResult`
+//! with [`PitrResultExt::py`]:
+//!
+//! ```ignore
+//! let lsn = Lsn::parse(text).py()?;
+//! ```
+
+use crate::lsn::PyLsn;
+use pitr_core::{IoError, Lsn, ParseError};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyType};
+
+/// The exception classes of `pitr._errors`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ErrorClass {
+    Pitr,
+    Parse,
+    CorruptWal,
+    #[allow(dead_code)] // raised once the planner is bound
+    UnreachableTarget,
+    InvalidRequest,
+    Io,
+}
+
+static PITR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static PARSE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static CORRUPT_WAL: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static UNREACHABLE_TARGET: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static INVALID_REQUEST: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static IO: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+impl ErrorClass {
+    fn type_object<'py>(self, py: Python<'py>) -> PyResult<&'py Bound<'py, PyType>> {
+        let (cell, name) = match self {
+            ErrorClass::Pitr => (&PITR, "PitrError"),
+            ErrorClass::Parse => (&PARSE, "ParseError"),
+            ErrorClass::CorruptWal => (&CORRUPT_WAL, "CorruptWalError"),
+            ErrorClass::UnreachableTarget => (&UNREACHABLE_TARGET, "UnreachableTargetError"),
+            ErrorClass::InvalidRequest => (&INVALID_REQUEST, "InvalidRequestError"),
+            ErrorClass::Io => (&IO, "PitrIOError"),
+        };
+        cell.import(py, "pitr._errors", name)
+    }
+}
+
+/// Attributes of a new exception, passed as keyword arguments to its class.
+#[derive(Debug, Default)]
+pub(crate) struct ErrorDetails {
+    pub file: Option<String>,
+    pub lsn: Option<Lsn>,
+    pub line: Option<usize>,
+    pub position: Option<usize>,
+    /// `ParseError.what`.
+    pub what: Option<&'static str>,
+    /// `PitrIOError.errno` / `.strerror`.
+    pub errno: Option<i32>,
+    pub strerror: Option<String>,
+}
+
+/// A new exception of `class` with `message` and `details`. Should creating it
+/// fail (the `pitr` package is broken), that failure is what is raised.
+pub(crate) fn new_error(py: Python<'_>, class: ErrorClass, message: &str, details: ErrorDetails) -> PyErr {
+    let build = || -> PyResult<PyErr> {
+        let kwargs = PyDict::new(py);
+        if let Some(f) = details.file {
+            kwargs.set_item("file", f)?;
+        }
+        if let Some(l) = details.lsn {
+            kwargs.set_item("lsn", PyLsn(l))?;
+        }
+        if let Some(l) = details.line {
+            kwargs.set_item("line", l)?;
+        }
+        if let Some(p) = details.position {
+            kwargs.set_item("position", p)?;
+        }
+        if let Some(w) = details.what {
+            kwargs.set_item("what", w)?;
+        }
+        if let Some(e) = details.errno {
+            kwargs.set_item("errno", e)?;
+        }
+        if let Some(s) = details.strerror {
+            kwargs.set_item("strerror", s)?;
+        }
+        let exc = class.type_object(py)?.call((message,), Some(&kwargs))?;
+        Ok(PyErr::from_value(exc))
+    };
+    build().unwrap_or_else(|e| e)
+}
+
+/// Conversion of a core error into the matching Python exception.
+pub(crate) trait ToPyErr {
+    fn to_py_err(self, py: Python<'_>) -> PyErr;
+}
+
+impl ToPyErr for ParseError {
+    fn to_py_err(self, py: Python<'_>) -> PyErr {
+        let details = ErrorDetails {
+            file: self.file.as_ref().map(|f| f.to_string_lossy().into_owned()),
+            line: self.line,
+            position: self.position,
+            what: Some(self.what),
+            ..ErrorDetails::default()
+        };
+        new_error(py, ErrorClass::Parse, &self.to_string(), details)
+    }
+}
+
+impl ToPyErr for IoError {
+    fn to_py_err(self, py: Python<'_>) -> PyErr {
+        let details = ErrorDetails {
+            file: Some(self.path.to_string_lossy().into_owned()),
+            errno: self.source.raw_os_error(),
+            strerror: Some(self.source.to_string()),
+            ..ErrorDetails::default()
+        };
+        new_error(py, ErrorClass::Io, &self.to_string(), details)
+    }
+}
+
+impl ToPyErr for pitr_core::Error {
+    fn to_py_err(self, py: Python<'_>) -> PyErr {
+        match self {
+            pitr_core::Error::Parse(p) => p.to_py_err(py),
+            pitr_core::Error::Io(io) => io.to_py_err(py),
+            // The WAL reader's error carries no file/LSN yet; once it does, pass
+            // them in ErrorDetails here.
+            pitr_core::Error::Wal(w) => {
+                new_error(py, ErrorClass::CorruptWal, &w.to_string(), ErrorDetails::default())
+            }
+            pitr_core::Error::Invalid(msg) => {
+                new_error(py, ErrorClass::InvalidRequest, &msg, ErrorDetails::default())
+            }
+            other => new_error(py, ErrorClass::Pitr, &other.to_string(), ErrorDetails::default()),
+        }
+    }
+}
+
+/// `.py()` on a core `Result`: the error becomes its Python exception.
+pub(crate) trait PitrResultExt<T> {
+    fn py(self) -> PyResult<T>;
+}
+
+impl<T, E: ToPyErr> PitrResultExt<T> for Result<T, E> {
+    fn py(self) -> PyResult<T> {
+        self.map_err(|e| Python::attach(|py| e.to_py_err(py)))
+    }
+}
+
+/// Raises the Python exception of a core error built from `kind` (`"parse"`,
+/// `"io"`, `"wal"`, `"invalid"`), through the same conversion every binding
+/// uses. For the test suite only (not exported by the `pitr` package): it
+/// exercises the mapping of core errors no binding can produce yet.
+#[pyfunction]
+#[pyo3(signature = (kind, message, file))]
+pub(crate) fn _core_error_for_test(kind: &str, message: &str, file: &str) -> PyResult<()> {
+    let e = match kind {
+        "parse" => pitr_core::Error::Parse(
+            ParseError::new("test input", message).in_file(file).at_line(3).at_position(7),
+        ),
+        "io" => pitr_core::Error::Io(IoError::new(file, std::io::Error::from_raw_os_error(2))),
+        "wal" => pitr_core::Error::Wal(pitr_core::wal::WalError(message.to_string())),
+        "invalid" => pitr_core::Error::Invalid(message.to_string()),
+        _ => return Err(pyo3::exceptions::PyValueError::new_err(format!("unknown error kind {kind:?}"))),
+    };
+    Err::<(), _>(e).py()
+}
