@@ -428,3 +428,26 @@ impl TapAdd for WalSource {
         self
     }
 }
+
+#[test]
+fn the_last_possible_segment_does_not_overflow() {
+    let dir = tempfile::tempdir().unwrap();
+    let seg = WalSegSize::new(1 << 20).unwrap();
+    let segno = u64::MAX / (1 << 20);
+    let mut w = SynthWal::new(PgMajor::V15, seg, 8192, segno);
+    let mut last = Lsn(0);
+    for i in 0..5 {
+        last = w.push(10, 0, i, &[], &[1u8; 100]).0;
+    }
+    let files = w.write_to(dir.path()).unwrap();
+    let (got, end) = read(dir.path(), ReaderOptions::default());
+    assert_eq!(got.len(), 5);
+    assert!(end.is_ok());
+    // A huge xl_tot_len in the last record, near the end of the LSN space.
+    let mut b = std::fs::read(&files[0]).unwrap();
+    let off = (last.0 % (1 << 20)) as usize;
+    b[off..off + 4].copy_from_slice(&0x3FFF_FFF0u32.to_le_bytes());
+    std::fs::write(&files[0], b).unwrap();
+    let (got, _) = read(dir.path(), ReaderOptions::default());
+    assert_eq!(got.len(), 4);
+}

@@ -815,9 +815,10 @@ impl WalReader {
                     if self.positioning {
                         let space = page_size as usize - p.hdr_len;
                         self.next = if p.rem_len as usize >= space {
-                            Lsn(page_start.0 + page_size)
+                            Lsn(page_start.0.saturating_add(page_size))
                         } else {
-                            Lsn(page_start.0 + p.hdr_len as u64 + u64::from(p.rem_len)).maxalign()
+                            Lsn(page_start.0.saturating_add(p.hdr_len as u64 + u64::from(p.rem_len)))
+                                .maxalign()
                         };
                         continue 'outer;
                     }
@@ -896,10 +897,10 @@ impl WalReader {
                     lsn,
                     reason,
                 })?;
-                let mut end = Lsn(lsn.0 + u64::from(tot_len)).maxalign();
+                let mut end = Lsn(lsn.0.saturating_add(u64::from(tot_len))).maxalign();
                 self.finish_record(lsn, &header, &layout, file)?;
                 if header.rmid == rmgr::RM_XLOG_ID && header.info & 0xF0 == 0x40 {
-                    end = Lsn((lsn.0 + u64::from(tot_len)).div_ceil(seg_bytes) * seg_bytes);
+                    end = Lsn(round_up(lsn.0.saturating_add(u64::from(tot_len)), seg_bytes));
                 }
                 self.next = end;
                 self.last_end = end;
@@ -940,7 +941,7 @@ impl WalReader {
             let mut pg = page_start;
             let mut end_pos;
             loop {
-                pg = Lsn(pg.0 + page_size);
+                pg = Lsn(pg.0.saturating_add(page_size));
                 let cp = match self.enter_page(pg, lsn, true) {
                     Ok(cp) => cp,
                     Err(Stop::End(reason, _, f, _)) => return Err(Stop::End(reason, lsn, f, true)),
@@ -980,7 +981,7 @@ impl WalReader {
                 }
                 self.fragment(&mut asm, cb + cp.hdr_len, flen, cfile)?;
                 if asm.got >= tot {
-                    end_pos = Lsn(pg.0 + (cp.hdr_len + flen) as u64);
+                    end_pos = Lsn(pg.0.saturating_add((cp.hdr_len + flen) as u64));
                     break;
                 }
             }
@@ -1012,7 +1013,7 @@ impl WalReader {
             };
             self.finish_record(lsn, &header, &layout, file)?;
             if header.rmid == rmgr::RM_XLOG_ID && header.info & 0xF0 == 0x40 {
-                end_pos = Lsn(end_pos.0.div_ceil(seg_bytes) * seg_bytes);
+                end_pos = Lsn(round_up(end_pos.0, seg_bytes));
             }
             let end = end_pos.maxalign();
             self.next = end;
@@ -1110,6 +1111,11 @@ impl WalReader {
         // 24-byte header + 2-byte short data header, then the payload.
         record::lsn_at(&self.buf, off + RECORD_HEADER_LEN + 2)
     }
+}
+
+/// `v` rounded up to a multiple of `m`, saturating.
+fn round_up(v: u64, m: u64) -> u64 {
+    v.div_ceil(m).saturating_mul(m)
 }
 
 /// Reads and validates the long header of one segment file (plain or

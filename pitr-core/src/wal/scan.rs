@@ -385,7 +385,8 @@ impl Scanner {
             Decoded::OverwriteContrecord { overwritten_lsn, .. } => {
                 Event::OverwriteContrecord { lsn, end_lsn, overwritten: overwritten_lsn }
             }
-            _ => return Ok(None),
+            // `track` selects exactly the records handled above.
+            _ => return Err(WalError::Invalid(format!("internal: unexpected event record at {lsn}"))),
         };
         Ok(Some(ev))
     }
