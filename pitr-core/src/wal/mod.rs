@@ -4,12 +4,12 @@
 //! * [`page`]: page headers (short and long), magic numbers, version detection;
 //! * [`record`]: the record header, block references and main data;
 //! * [`rmgr`]: resource manager and record type names, as pg_waldump prints them;
-//! * [`decode`]: payloads recovery planning needs (commits, checkpoints, ...);
+//! * [`decode`](mod@decode): payloads recovery planning needs (commits, checkpoints, ...);
 //! * [`desc`]: pg_waldump's text for a record;
 //! * [`source`] and [`WalReader`]: the record stream across pages and segments
 //!   from files and directories (compressed or not), telling a clean end of WAL
 //!   ([`WalEnd`]) from damage ([`WalError`]);
-//! * [`scan`]: the planner's event stream (commits, aborts, restore points,
+//! * [`scan`](mod@scan): the planner's event stream (commits, aborts, restore points,
 //!   checkpoints, timeline switches...);
 //! * [`stats`]: `--stats` like pg_waldump;
 //! * [`verify_segment`]: CRC-check every record starting in one segment.
