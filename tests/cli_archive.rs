@@ -240,14 +240,40 @@ fn cleanup_keeps_what_a_kept_backup_needs() {
 }
 
 #[test]
-fn deep_verification_without_the_record_reader_is_a_clear_error() {
-    // SEAM: replaced by a corrupted-byte test once the WAL record reader is in.
-    let d = TestDir::new("cli-deep");
-    let out = pitr(&["archive", "verify", "--deep", d.path().to_str().unwrap()]);
-    assert_eq!(code(&out), 2);
+fn deep_verification_reports_damage_per_segment() {
+    let mut c = Cluster::new(15);
+    c.sql("CREATE TABLE t(i int, pad text)");
+    for _ in 0..3 {
+        c.sql("INSERT INTO t SELECT g, repeat('z', 100) FROM generate_series(1, 3000) g");
+        c.switch_wal();
+    }
+    c.stop();
+    let (_d, copy) = timelines::copy_archive(c.archive_dir(), "cli-deep");
+    let dir = copy.to_str().unwrap();
+    let out = pitr(&["archive", "verify", "--deep", "--json", dir]);
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stdout));
+    let v = json(&out);
+    assert_eq!(v["deep"]["status"], "done");
+    assert_eq!(v["deep"]["segments"], v["timelines"][0]["segments"]);
+
+    // Damage in the middle of the second segment: exit 1, one problem naming it.
+    let seg = &c.archived_files()[1];
+    let path = copy.join(seg);
+    let mut bytes = fs::read(&path).unwrap();
+    for b in &mut bytes[300_000..300_064] {
+        *b ^= 0x5A;
+    }
+    fs::write(&path, bytes).unwrap();
+    let out = pitr(&["archive", "verify", "--deep", "--json", dir]);
+    assert_eq!(code(&out), 1);
+    let v = json(&out);
+    let problems = v["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0]["file"], seg.as_str());
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("--deep"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ["crc_mismatch", "invalid_record"].contains(&problems[0]["code"].as_str().unwrap()),
+        "{problems:?}"
     );
+    // Without --deep, the damage is invisible to the header checks.
+    assert_eq!(code(&pitr(&["archive", "verify", dir])), 0);
 }

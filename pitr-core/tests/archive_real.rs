@@ -81,9 +81,12 @@ fn multi_timeline(major: u32) {
     assert!(inv.segment_path(2, first2 - 1).is_none());
     assert!(inv.has_segment(1, first2));
 
-    let report = verify(&inv, &VerifyOptions::default());
+    let report = verify(&inv, &VerifyOptions { deep: true, progress: None });
     assert!(report.is_clean(), "{major}: {:#?}", report.summary.problems);
     assert_eq!(report.files_checked, inv.segment_count());
+    assert!(
+        matches!(report.deep, pitr_core::archive::DeepCheck::Done { segments, .. } if segments == inv.segment_count())
+    );
 
     // A child's switch segment that does not repeat its parent's segment up
     // to the switch point (timeline 2 began in the middle of a segment).
@@ -337,4 +340,77 @@ fn promoted_standby_archives_a_partial_segment() {
     let report = verify(&inv, &VerifyOptions::default());
     assert_eq!(report.files_checked, inv.segment_count() + 1);
     assert!(report.is_clean(), "{:#?}", report.summary.problems);
+}
+
+/// `verify --deep` finds a flipped byte inside a record at that record's LSN
+/// (pg_waldump 15 lists the records to pick one).
+#[test]
+fn deep_verification_finds_a_corrupted_byte_at_its_lsn() {
+    let c = archived_cluster(15, 4);
+    let segs = c.archived_files();
+    let (_d, copy) = timelines::copy_archive(c.archive_dir(), "deep");
+    let inv = scan(&copy);
+    let clean = verify(&inv, &VerifyOptions { deep: true, progress: None });
+    assert!(clean.is_clean(), "{:#?}", clean.summary.problems);
+    match clean.deep {
+        pitr_core::archive::DeepCheck::Done { segments, records } => {
+            assert_eq!(segments, segs.len() as u64);
+            assert!(records > 100, "{records}");
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // A record of the second segment that lies well inside one page.
+    let target = &segs[1];
+    let start = SegmentName::parse(target).unwrap().start_lsn(seg1()).unwrap();
+    let end = Lsn(start.0 + seg1().bytes());
+    let out = Command::new(pitr_testkit::pg_tool("pg_waldump"))
+        .arg("--start")
+        .arg(start.to_string())
+        .arg("--end")
+        .arg(end.to_string())
+        .arg("--path")
+        .arg(&copy)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lsn = text
+        .lines()
+        .filter_map(|l| {
+            let tot: u64 = l
+                .split("len (rec/tot):")
+                .nth(1)?
+                .split(',')
+                .next()?
+                .split('/')
+                .nth(1)?
+                .trim()
+                .parse()
+                .ok()?;
+            let lsn = Lsn::parse(l.split("lsn: ").nth(1)?.split(',').next()?.trim()).ok()?;
+            Some((lsn, tot))
+        })
+        .find(|(lsn, tot)| {
+            let in_page = lsn.0 % 8192;
+            lsn.0 - start.0 > 8192 && *tot >= 64 && in_page + 64 < 8192
+        })
+        .map(|(lsn, _)| lsn)
+        .unwrap_or_else(|| panic!("no suitable record in pg_waldump output:\n{text}"));
+    let path = copy.join(target);
+    let mut bytes = fs::read(&path).unwrap();
+    let at = (lsn.0 - start.0) as usize + 40;
+    bytes[at] ^= 0x55;
+    fs::write(&path, bytes).unwrap();
+
+    let report = verify(&scan(&copy), &VerifyOptions { deep: true, progress: None });
+    let found: Vec<_> =
+        report.summary.problems.iter().map(|p| (p.code, p.file.clone().unwrap_or_default())).collect();
+    assert_eq!(found, vec![(ProblemCode::CrcMismatch, target.clone())], "{:#?}", report.summary.problems);
+    assert!(
+        report.summary.problems[0].message.starts_with(&format!("at {lsn}:")),
+        "{lsn}: {}",
+        report.summary.problems[0].message
+    );
+    // Without --deep the header checks see nothing wrong.
+    assert!(verify(&scan(&copy), &VerifyOptions::default()).is_clean());
 }

@@ -232,10 +232,12 @@ impl<R: Read> CheckedSegment<R> {
     }
 
     fn check_header(&mut self) -> io::Result<()> {
-        let h = super::header::SegmentHeader::parse(&self.head).map_err(|e| self.bad(e.message))?;
-        let seg = h
-            .seg_size()
-            .ok_or_else(|| self.bad(format!("invalid segment size {} in its header", h.seg_size_bytes)))?;
+        let name = self.name.to_string();
+        let h = crate::wal::SegmentHeader::parse(&self.head, Path::new(&name)).map_err(|e| {
+            let m = e.to_string();
+            self.bad(m.strip_prefix(&format!("{name}: ")).map(str::to_string).unwrap_or(m))
+        })?;
+        let seg = h.seg_size;
         let start = self
             .name
             .start_lsn(seg)

@@ -1,6 +1,5 @@
 //! Scanning an archive directory into an [`Inventory`].
 
-use super::header::{SegmentHeader, read_segment_header};
 use super::layout::{self, DirKind, PathClass};
 use super::problem::{Problem, ProblemCode, Severity, sort_problems};
 use crate::compress;
@@ -9,11 +8,14 @@ use crate::history::{HistoryEntry, HistorySet, TimelineHistory};
 use crate::label::BackupLabel;
 use crate::lsn::{Lsn, WalSegSize};
 use crate::version::PgMajor;
+use crate::wal::SegmentHeader;
+use crate::wal::page::LONG_HEADER_LEN;
 use crate::walfile::{Compression, SegmentName, TimeLineId, WalFileKind, WalFileName};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fs;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// How many segments (in name order) are tried for a readable long page
@@ -505,12 +507,17 @@ impl Inventory {
             tried += 1;
             let af = self.file_of(f.name, &f.form);
             let Ok(mut r) = compress::open(&af.path) else { continue };
-            let Ok(h) = read_segment_header(&mut *r) else { continue };
-            if h.seg_size().is_none() {
-                continue;
+            let mut head = [0u8; LONG_HEADER_LEN];
+            let mut got = 0;
+            while got < LONG_HEADER_LEN {
+                match r.read(&mut head[got..]) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => got += n,
+                }
             }
+            let Ok(h) = SegmentHeader::parse(&head[..got], &af.path) else { continue };
             if self.seg_size.is_none() {
-                self.seg_size = h.seg_size();
+                self.seg_size = Some(h.seg_size);
             }
             self.header = Some((af.relative, h));
             return;
@@ -868,7 +875,7 @@ impl Inventory {
 
     /// The major version, from the first readable segment.
     pub fn pg_major(&self) -> Option<PgMajor> {
-        self.header.as_ref().and_then(|(_, h)| h.major())
+        self.header.as_ref().map(|(_, h)| h.major)
     }
 
     /// The timelines (every one with segments, `.partial` files or a history

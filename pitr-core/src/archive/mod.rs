@@ -22,13 +22,11 @@
 
 pub mod cleanup;
 pub mod get;
-mod header;
 mod inventory;
 pub mod layout;
 mod problem;
 mod verify;
 
-pub use header::{LONG_HEADER_SIZE, SegmentHeader, read_segment_header};
 pub use inventory::{
     ArchiveSummary, ArchivedFile, BackupHistoryFile, Gap, HistoryFile, Inventory, Layout, ScanOptions,
     SegmentForms, TimelineSpan, TimelineSummary,

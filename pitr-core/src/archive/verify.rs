@@ -2,16 +2,17 @@
 //! sizes after decompression, duplicate copies, history files, and (deep)
 //! every record's CRC.
 
-use super::header::{LONG_HEADER_SIZE, SegmentHeader};
 use super::inventory::{ArchiveSummary, ArchivedFile, Inventory};
 use super::problem::{Problem, ProblemCode, sort_problems};
 use crate::compress;
-use crate::lsn::{Lsn, WalSegSize};
+use crate::wal::page::LONG_HEADER_LEN;
+use crate::wal::{SegmentHeader, SegmentTail, VerifyOptions as WalVerifyOptions, WalError};
 use crate::walfile::SegmentName;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
+use std::path::Path;
 
 /// Options of [`verify`].
 #[derive(Default)]
@@ -34,15 +35,12 @@ impl std::fmt::Debug for VerifyOptions<'_> {
 pub enum DeepCheck {
     /// Not asked for.
     Skipped,
-    /// Every record of every segment was checked.
+    /// Every record of every segment (preferred copies) was checked.
     Done {
         /// Segments checked.
         segments: u64,
-    },
-    /// Not available in this build; the reason.
-    Unavailable {
-        /// Why.
-        reason: String,
+        /// Records checked.
+        records: u64,
     },
 }
 
@@ -65,10 +63,6 @@ impl VerifyReport {
     }
 }
 
-/// Outcome of the record-level check of one segment: `Ok(None)` clean,
-/// `Ok(Some((lsn, message)))` the first damage, `Err` the check could not run.
-type DeepResult = Result<Option<(Lsn, String)>, String>;
-
 /// What one file's check found.
 struct FileCheck {
     name: SegmentName,
@@ -77,95 +71,84 @@ struct FileCheck {
     /// CRC-32C of the whole (decompressed) content, when it was read whole.
     digest: Option<u32>,
     problems: Vec<Problem>,
+    /// Records checked by the deep check (`None`: not deep-checked).
+    deep_records: Option<u64>,
 }
 
-/// SEAM: the record-level check of one segment. To be replaced by the WAL
-/// reader's per-segment verification (`pitr_core::wal`) once it is available;
-/// until then `--deep` reports [`DeepCheck::Unavailable`] and checks nothing
-/// beyond the page headers. This function must not parse records itself.
-fn deep_check_segment(_bytes: &[u8], _name: SegmentName, _seg: WalSegSize) -> DeepResult {
-    Err("record-level verification needs pitr's WAL record reader, which is not part of this build yet"
-        .to_string())
+/// A WAL error's message without the file name it starts with (the problem
+/// names the file).
+fn wal_message(e: &WalError, rel: &str) -> String {
+    let m = e.to_string();
+    m.strip_prefix(&format!("{rel}: ")).map(str::to_string).unwrap_or(m)
 }
 
-fn deep_available() -> Result<(), String> {
-    deep_check_segment(&[], SegmentName { timeline: 1, log: 0, seg: 0 }, WalSegSize::DEFAULT).map(|_| ())
-}
-
-/// Reads a whole (possibly compressed) file in chunks: its length, CRC-32C and,
-/// when `keep`, the bytes (up to `limit`).
-fn read_all(r: &mut dyn Read, keep: bool, limit: u64) -> std::io::Result<(u64, u32, Vec<u8>)> {
+/// Reads a whole (possibly compressed) stream in chunks: its length and CRC-32C.
+fn read_all(r: &mut dyn Read) -> std::io::Result<(u64, u32)> {
     let mut buf = vec![0u8; 256 << 10];
     let mut len = 0u64;
     let mut crc = 0u32;
-    let mut kept = Vec::new();
     loop {
         let n = r.read(&mut buf)?;
         if n == 0 {
             break;
         }
-        let chunk = &buf[..n];
-        crc = crc32c::crc32c_append(crc, chunk);
-        if keep && len < limit {
-            kept.extend_from_slice(chunk);
-        }
+        crc = crc32c::crc32c_append(crc, &buf[..n]);
         len += n as u64;
     }
-    Ok((len, crc, kept))
+    Ok((len, crc))
 }
 
-fn check_file(
-    inv: &Inventory,
-    name: SegmentName,
-    file: ArchivedFile,
-    need_digest: bool,
-    deep: bool,
-) -> (FileCheck, Option<DeepResult>) {
-    let mut fc = FileCheck { name, file, header: None, digest: None, problems: Vec::new() };
+fn check_file(inv: &Inventory, name: SegmentName, file: ArchivedFile, need_digest: bool) -> FileCheck {
+    let mut fc =
+        FileCheck { name, file, header: None, digest: None, problems: Vec::new(), deep_records: None };
     let rel = Some(fc.file.relative.clone());
-    let seg = inv.seg_size();
     let mut reader = match compress::open(&fc.file.path) {
         Ok(r) => r,
         Err(e) => {
             fc.problems.push(Problem::error(ProblemCode::UnreadableFile, rel, e.to_string()));
-            return (fc, None);
+            return fc;
         }
     };
-    let mut head = [0u8; LONG_HEADER_SIZE];
+    let mut head = [0u8; LONG_HEADER_LEN];
     let mut got = 0;
-    while got < LONG_HEADER_SIZE {
+    while got < LONG_HEADER_LEN {
         match reader.read(&mut head[got..]) {
             Ok(0) => break,
             Ok(n) => got += n,
             Err(e) => {
                 fc.problems.push(Problem::error(ProblemCode::UnreadableFile, rel, format!("{e}")));
-                return (fc, None);
+                return fc;
             }
         }
     }
-    match SegmentHeader::parse(&head[..got]) {
+    match SegmentHeader::parse(&head[..got], Path::new(&fc.file.relative)) {
         Ok(h) => fc.header = Some(h),
-        Err(e) if got < LONG_HEADER_SIZE => {
+        Err(e) if got < LONG_HEADER_LEN => {
             fc.problems.push(Problem::error(
                 ProblemCode::BadSize,
                 rel.clone(),
-                format!("{got} bytes: too short to be a WAL segment ({})", e.message),
+                format!(
+                    "{got} bytes: too short to be a WAL segment ({})",
+                    wal_message(&e, &fc.file.relative)
+                ),
             ));
-            return (fc, None);
+            return fc;
         }
         Err(e) => {
+            let what = match e {
+                WalError::UnsupportedVersion { .. } | WalError::BigEndian { .. } => "",
+                _ => "not a WAL segment: ",
+            };
             fc.problems.push(Problem::error(
                 ProblemCode::UnsupportedVersion,
                 rel.clone(),
-                format!("not a WAL segment of a supported version: {}", e.message),
+                format!("{what}{}", wal_message(&e, &fc.file.relative)),
             ));
         }
     }
 
-    // Size (and digest, and bytes for the deep check).
-    let plain = fc.file.compression.is_none();
-    let want_bytes = deep && fc.header.is_some();
-    let size = if plain && !need_digest && !want_bytes {
+    // Size (and digest when copies must be compared).
+    let size = if fc.file.compression.is_none() && !need_digest {
         match std::fs::metadata(&fc.file.path) {
             Ok(m) => Some(m.len()),
             Err(e) => {
@@ -175,16 +158,9 @@ fn check_file(
         }
     } else {
         let mut chained = std::io::Read::chain(&head[..got], reader);
-        match read_all(&mut chained, want_bytes, seg.map_or(0, WalSegSize::bytes)) {
-            Ok((len, crc, bytes)) => {
+        match read_all(&mut chained) {
+            Ok((len, crc)) => {
                 fc.digest = Some(crc);
-                if want_bytes {
-                    if let Some(s) = seg.filter(|s| bytes.len() as u64 == s.bytes()) {
-                        let deep_result = deep_check_segment(&bytes, name, s);
-                        let size_ok = len;
-                        return (finish(inv, fc, Some(size_ok)), Some(deep_result));
-                    }
-                }
                 Some(len)
             }
             Err(e) => {
@@ -197,7 +173,69 @@ fn check_file(
             }
         }
     };
-    (finish(inv, fc, size), None)
+    finish(inv, fc, size)
+}
+
+/// The record-level check of one segment, by the WAL reader: every record
+/// starting in it is read and its CRC, `xl_prev` link and structure checked;
+/// the record that continues into the next segment is finished there when the
+/// next segment of the same timeline is in the archive.
+fn deep_check(inv: &Inventory, fc: &mut FileCheck, system_id: Option<u64>, block_size: Option<u32>) {
+    let Some(seg) = inv.seg_size() else { return };
+    let rel = fc.file.relative.clone();
+    let next = fc
+        .name
+        .segno(seg)
+        .and_then(|n| inv.segment_file(SegmentName::new(fc.name.timeline, n + 1, seg)))
+        .map(|f| f.path);
+    let opts = WalVerifyOptions { system_id, next_segments: next.into_iter().collect(), block_size };
+    match crate::wal::verify_segment(&fc.file.path, &opts) {
+        Ok(check) => {
+            fc.deep_records = Some(check.records);
+            if let Some(e) = &check.damage {
+                let code = match e {
+                    WalError::BadCrc { .. } => ProblemCode::CrcMismatch,
+                    _ => ProblemCode::InvalidRecord,
+                };
+                let at = e.record_lsn().or(e.lsn()).map_or(String::new(), |l| format!("at {l}: "));
+                let msg = e.to_string();
+                let msg = msg.rsplit_once(": ").map_or(msg.as_str(), |(_, m)| m).to_string();
+                let msg = if e.file().is_some_and(|f| f != fc.file.path) {
+                    format!(
+                        "{at}{} (in {})",
+                        msg,
+                        e.file().map(|f| f.display().to_string()).unwrap_or_default()
+                    )
+                } else {
+                    format!("{at}{msg}")
+                };
+                fc.problems.push(Problem::error(code, Some(rel), msg));
+            } else if let Some(SegmentTail::EndOfWal(end)) = &check.tail {
+                let later = fc
+                    .name
+                    .segno(seg)
+                    .and_then(|n| inv.timeline(fc.name.timeline)?.last?.segno(seg).map(|l| l > n))
+                    .unwrap_or(false);
+                if later {
+                    fc.problems.push(Problem::error(
+                        ProblemCode::InvalidRecord,
+                        Some(rel),
+                        format!(
+                            "WAL ends at {} inside this segment ({}), but later segments of timeline {} follow",
+                            end.position, end.reason, fc.name.timeline
+                        ),
+                    ));
+                }
+            }
+        }
+        // Refusals of the whole file (another cluster, recycled, not WAL) are
+        // reported by the header checks already.
+        Err(e) if fc.problems.is_empty() && !e.is_damage() && !matches!(e, WalError::Io { .. }) => {}
+        Err(e) if fc.problems.is_empty() => {
+            fc.problems.push(Problem::error(ProblemCode::UnreadableFile, Some(rel), e.to_string()));
+        }
+        Err(_) => {}
+    }
 }
 
 /// Header checks that need only this file (and the archive's segment size).
@@ -249,19 +287,22 @@ fn finish(inv: &Inventory, mut fc: FileCheck, size: Option<u64>) -> FileCheck {
 /// duplicate copy; with `deep`, every record's CRC. Runs in parallel on all
 /// cores. Never fails: unreadable files are problems.
 pub fn verify(inv: &Inventory, opts: &VerifyOptions<'_>) -> VerifyReport {
-    let deep_status = if opts.deep { deep_available().err() } else { None };
-    let deep = opts.deep && deep_status.is_none();
+    let deep = opts.deep;
     let n = inv.segment_file_count();
+    let first = inv.first_header().map(|(_, h)| *h);
     let tick = || {
         if let Some(p) = opts.progress {
             p();
         }
     };
-    let mut results: Vec<(FileCheck, Option<DeepResult>)> = (0..n)
+    let mut results: Vec<FileCheck> = (0..n)
         .into_par_iter()
         .filter_map(|i| {
             let (name, file, preferred, dup) = inv.file_at(i)?;
-            let r = check_file(inv, name, file, dup, deep && preferred);
+            let mut r = check_file(inv, name, file, dup);
+            if deep && preferred && r.header.is_some() {
+                deep_check(inv, &mut r, first.map(|h| h.system_id), first.map(|h| h.page_size));
+            }
             tick();
             Some(r)
         })
@@ -270,7 +311,7 @@ pub fn verify(inv: &Inventory, opts: &VerifyOptions<'_>) -> VerifyReport {
         .partials()
         .par_iter()
         .map(|(name, file)| {
-            let r = check_file(inv, *name, file.clone(), false, false);
+            let r = check_file(inv, *name, file.clone(), false);
             tick();
             r
         })
@@ -282,19 +323,16 @@ pub fn verify(inv: &Inventory, opts: &VerifyOptions<'_>) -> VerifyReport {
     // The archive's system id, segment size and major: the most common values
     // (the first readable segment breaks ties), so one foreign file is the
     // one reported.
-    let headers: Vec<&SegmentHeader> = results.iter().filter_map(|(f, _)| f.header.as_ref()).collect();
-    let first = inv.first_header().map(|(_, h)| *h);
+    let headers: Vec<&SegmentHeader> = results.iter().filter_map(|f| f.header.as_ref()).collect();
     let sysid = majority(headers.iter().map(|h| h.system_id), first.map(|h| h.system_id));
     let seg_bytes = inv.seg_size().map(|s| s.bytes_u32());
-    let blcksz = majority(headers.iter().map(|h| h.block_size), first.map(|h| h.block_size));
-    let magic = majority(
-        headers.iter().filter(|h| h.major().is_some()).map(|h| h.magic),
-        first.filter(|h| h.major().is_some()).map(|h| h.magic),
-    );
+    let blcksz = majority(headers.iter().map(|h| h.page_size), first.map(|h| h.page_size));
+    let major = majority(headers.iter().map(|h| h.major), first.map(|h| h.major));
 
     let mut deep_done = 0u64;
+    let mut deep_records = 0u64;
     let mut digests: HashMap<SegmentName, Vec<(String, u32)>> = HashMap::new();
-    for (fc, deep_result) in &results {
+    for fc in &results {
         let rel = Some(fc.file.relative.clone());
         problems.extend(fc.problems.iter().cloned());
         if let Some(h) = &fc.header {
@@ -308,35 +346,29 @@ pub fn verify(inv: &Inventory, opts: &VerifyOptions<'_>) -> VerifyReport {
                     ),
                 ));
             }
-            if let Some(b) = seg_bytes.filter(|b| *b != h.seg_size_bytes) {
+            if let Some(b) = seg_bytes.filter(|b| *b != h.seg_size.bytes_u32()) {
                 problems.push(Problem::error(
                     ProblemCode::SegmentSizeMismatch,
-                    rel.clone(),
-                    format!("the header says segments of {} bytes, the archive's are {b}", h.seg_size_bytes),
-                ));
-            }
-            if let Some(b) = blcksz.filter(|b| *b != h.block_size) {
-                problems.push(Problem::error(
-                    ProblemCode::SegmentSizeMismatch,
-                    rel.clone(),
-                    format!("the header says WAL blocks of {} bytes, the archive's are {b}", h.block_size),
-                ));
-            }
-            match (h.major(), magic) {
-                (None, _) => problems.push(Problem::error(
-                    ProblemCode::UnsupportedVersion,
-                    rel.clone(),
-                    format!("WAL of {}", h.describe_magic()),
-                )),
-                (Some(m), Some(am)) if m.wal_magic() != am => problems.push(Problem::error(
-                    ProblemCode::VersionMismatch,
                     rel.clone(),
                     format!(
-                        "WAL of PostgreSQL {m}, the archive's is PostgreSQL {}",
-                        crate::version::PgMajor::from_wal_magic(am).map_or(0, |x| x.number())
+                        "the header says segments of {} bytes, the archive's are {b}",
+                        h.seg_size.bytes()
                     ),
-                )),
-                _ => {}
+                ));
+            }
+            if let Some(b) = blcksz.filter(|b| *b != h.page_size) {
+                problems.push(Problem::error(
+                    ProblemCode::SegmentSizeMismatch,
+                    rel.clone(),
+                    format!("the header says WAL blocks of {} bytes, the archive's are {b}", h.page_size),
+                ));
+            }
+            if let Some(am) = major.filter(|am| *am != h.major) {
+                problems.push(Problem::error(
+                    ProblemCode::VersionMismatch,
+                    rel.clone(),
+                    format!("WAL of PostgreSQL {}, the archive's is PostgreSQL {am}", h.major),
+                ));
             }
         }
         if let Some(d) = fc.digest {
@@ -344,21 +376,9 @@ pub fn verify(inv: &Inventory, opts: &VerifyOptions<'_>) -> VerifyReport {
                 digests.entry(fc.name).or_default().push((fc.file.relative.clone(), d));
             }
         }
-        match deep_result {
-            Some(Ok(None)) => deep_done += 1,
-            Some(Ok(Some((lsn, msg)))) => {
-                deep_done += 1;
-                let code = if msg.contains("CRC") || msg.contains("checksum") {
-                    ProblemCode::CrcMismatch
-                } else {
-                    ProblemCode::InvalidRecord
-                };
-                problems.push(Problem::error(code, rel.clone(), format!("at {lsn}: {msg}")));
-            }
-            Some(Err(e)) => {
-                problems.push(Problem::error(ProblemCode::UnreadableFile, rel.clone(), e.clone()))
-            }
-            None => {}
+        if let Some(n) = fc.deep_records {
+            deep_done += 1;
+            deep_records += n;
         }
     }
 
@@ -402,10 +422,10 @@ pub fn verify(inv: &Inventory, opts: &VerifyOptions<'_>) -> VerifyReport {
     VerifyReport {
         summary: inv.summary(&problems),
         files_checked,
-        deep: match (opts.deep, deep_status) {
-            (false, _) => DeepCheck::Skipped,
-            (true, Some(reason)) => DeepCheck::Unavailable { reason },
-            (true, None) => DeepCheck::Done { segments: deep_done },
+        deep: if opts.deep {
+            DeepCheck::Done { segments: deep_done, records: deep_records }
+        } else {
+            DeepCheck::Skipped
         },
     }
 }
