@@ -277,3 +277,50 @@ fn deep_verification_reports_damage_per_segment() {
     // Without --deep, the damage is invisible to the header checks.
     assert_eq!(code(&pitr(&["archive", "verify", dir])), 0);
 }
+
+#[test]
+fn cleanup_reads_tar_backups_and_refuses_another_clusters_backup() {
+    let a = Cluster::new(15);
+    a.sql("CREATE TABLE t(i int, pad text)");
+    for _ in 0..2 {
+        a.sql("INSERT INTO t SELECT g, repeat('q', 100) FROM generate_series(1, 3000) g");
+        a.switch_wal();
+    }
+    let tar = a.base_backup(pitr_testkit::BackupKind::Tar { gzip: true });
+    a.switch_wal();
+    let b = Cluster::new(15);
+    let foreign = b.base_backup(pitr_testkit::BackupKind::SqlApi);
+    let archive = a.archive_dir().to_str().unwrap();
+
+    // The tar backup's label is read from base.tar.gz: everything before its
+    // start segment goes, nothing after.
+    let out = pitr(&["archive", "cleanup", "--json", archive, "--keep-backup", tar.dir.to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    let v = json(&out);
+    assert_eq!(v["kept_backups"][0]["info"]["start"]["lsn"], tar.start_lsn.as_str());
+    let start = pitr_core::SegmentName::of_lsn(
+        1,
+        pitr_core::Lsn::parse(&tar.start_lsn).unwrap(),
+        pitr_core::WalSegSize::new(1 << 20).unwrap(),
+    );
+    let listed: Vec<String> =
+        v["remove"].as_array().unwrap().iter().map(|r| r["relative"].as_str().unwrap().to_string()).collect();
+    let expected: Vec<String> = a
+        .archived_files()
+        .into_iter()
+        .filter(|f| f.len() == 24 && pitr_core::SegmentName::parse(f).unwrap() < start)
+        .collect();
+    assert!(!expected.is_empty());
+    assert_eq!(listed, expected);
+
+    // A backup of another cluster is refused.
+    let out =
+        pitr(&["archive", "cleanup", archive, "--keep-backup", foreign.dir.to_str().unwrap(), "--delete"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("belongs to system"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(files(a.archive_dir()), before);
+}

@@ -23,13 +23,11 @@
 //! files. The rule is documented for users in `docs/archive.md`.
 
 use super::inventory::{ArchivedFile, Inventory};
-use crate::compress;
-use crate::error::{Error, IoError, IoResultExt};
-use crate::label::{BackupLabel, LabelKind};
+use crate::error::{Error, IoError};
+use crate::label::BackupLabel;
 use crate::lsn::WalSegSize;
 use crate::walfile::{SegmentName, TimeLineId};
 use serde::Serialize;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// A backup that must stay recoverable.
@@ -39,54 +37,28 @@ pub struct KeptBackup {
     pub source: PathBuf,
     /// What its label says.
     pub info: BackupLabel,
+    /// The system identifier from its `global/pg_control`, when it has one.
+    pub system_id: Option<u64>,
 }
 
-const LABEL_LIMIT: u64 = 1 << 20;
-
-fn tar_member(path: &Path, member: &str) -> Result<Option<String>, IoError> {
-    let r = compress::open(path)?;
-    let mut ar = tar::Archive::new(r);
-    for entry in ar.entries().at_path(path)? {
-        let mut entry = entry.at_path(path)?;
-        let p = entry.path().at_path(path)?.to_string_lossy().into_owned();
-        if p.trim_start_matches("./") == member {
-            let mut s = String::new();
-            entry.by_ref().take(LABEL_LIMIT).read_to_string(&mut s).at_path(path)?;
-            return Ok(Some(s));
-        }
-    }
-    Ok(None)
-}
-
-/// Reads a kept backup: a backup directory (plain, with `backup_label`, or
-/// tar, with `base.tar[.gz|.lz4|.zst]`), a `backup_label` file, a tar file or
-/// a backup history (`.backup`) file.
+/// Reads a kept backup with [`crate::backup::Backup::open`]: a backup
+/// directory (plain, or `pg_basebackup -Ft` output with `base.tar[.gz|.lz4|.zst]`),
+/// a `base.tar*` file, a `backup_label` file or a backup history (`.backup`)
+/// file. Its `backup_label` must parse.
 pub fn read_kept_backup(path: &Path) -> Result<KeptBackup, Error> {
-    let from_tar = |t: &Path| -> Result<BackupLabel, Error> {
-        let text = tar_member(t, "backup_label")?
-            .ok_or_else(|| Error::Invalid(format!("{}: no backup_label in it", t.display())))?;
-        Ok(BackupLabel::parse_as(text.as_bytes(), LabelKind::BackupLabel).map_err(|e| e.in_file(t))?)
-    };
-    let info = if path.is_dir() {
-        let label = path.join("backup_label");
-        if label.is_file() {
-            BackupLabel::read(&label)?
-        } else {
-            let tars = ["base.tar", "base.tar.gz", "base.tar.lz4", "base.tar.zst"];
-            let Some(t) = tars.iter().map(|t| path.join(t)).find(|p| p.is_file()) else {
-                return Err(Error::Invalid(format!(
-                    "{}: not a base backup (no backup_label, no base.tar)",
-                    path.display()
-                )));
-            };
-            from_tar(&t)?
-        }
-    } else if path.file_name().is_some_and(|n| n.to_string_lossy().contains(".tar")) {
-        from_tar(path)?
-    } else {
-        BackupLabel::read(path)?
-    };
-    Ok(KeptBackup { source: path.to_path_buf(), info })
+    let backup = crate::backup::Backup::open(path)?;
+    let info = backup.backup_label().cloned().ok_or_else(|| {
+        let why: Vec<String> = backup
+            .problems
+            .iter()
+            .filter(|p| p.severity == crate::error::Severity::Error)
+            .map(|p| p.message.clone())
+            .collect();
+        let why = if why.is_empty() { "no backup_label found".to_string() } else { why.join("; ") };
+        Error::Invalid(format!("{}: not usable as a kept backup: {why}", path.display()))
+    })?;
+    let system_id = backup.control.as_ref().map(|c| c.system_identifier);
+    Ok(KeptBackup { source: path.to_path_buf(), info, system_id })
 }
 
 /// Why a file may be removed.
@@ -200,6 +172,14 @@ pub fn plan(inv: &Inventory, kept: &[KeptBackup]) -> Result<CleanupPlan, Error> 
     let mut warnings = Vec::new();
 
     for k in kept {
+        if let (Some(b), Some(a)) = (k.system_id, inv.system_id()) {
+            if a != b {
+                return Err(Error::Invalid(format!(
+                    "kept backup {} belongs to system {b}, the archive to system {a}: refusing to clean",
+                    k.source.display()
+                )));
+            }
+        }
         let start = SegmentName::of_lsn(k.info.timeline(), k.info.start.lsn, seg);
         if inv.segment_file(start).is_none() {
             warnings.push(format!(
@@ -294,7 +274,11 @@ mod tests {
             Lsn(lsn),
             Lsn(lsn + 0x38)
         );
-        KeptBackup { source: PathBuf::from(format!("b{tli}")), info: BackupLabel::parse(&text).unwrap() }
+        KeptBackup {
+            source: PathBuf::from(format!("b{tli}")),
+            info: BackupLabel::parse(&text).unwrap(),
+            system_id: None,
+        }
     }
 
     /// TL1 1..=9, TL2 forked at 0/500220 with 5..=8, TL3 forked from TL2 at
