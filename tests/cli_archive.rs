@@ -313,7 +313,8 @@ fn cleanup_reads_tar_backups_and_refuses_another_clusters_backup() {
     assert!(!expected.is_empty());
     assert_eq!(listed, expected);
 
-    // A backup of another cluster is refused.
+    // A backup of another cluster is refused, and nothing is removed.
+    let before = files(a.archive_dir());
     let out =
         pitr(&["archive", "cleanup", archive, "--keep-backup", foreign.dir.to_str().unwrap(), "--delete"]);
     assert_eq!(code(&out), 2);
