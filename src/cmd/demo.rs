@@ -301,8 +301,12 @@ pub fn run(args: &Args, out: &Output) -> CmdResult {
                     lab::TABLE
                 ));
             }
+            Err(Failure::Interrupted) => {
+                eprintln!("pitr demo: interrupted after {:.1} s", elapsed.as_secs_f64())
+            }
             Err(f) => {
-                eprintln!("pitr demo: {outcome} after {:.1} s: {}", elapsed.as_secs_f64(), f.message());
+                let what = if matches!(f, Failure::Mismatch(_)) { "FAILED" } else { "error" };
+                eprintln!("pitr demo: {what} after {:.1} s: {}", elapsed.as_secs_f64(), f.message());
             }
         }
     }

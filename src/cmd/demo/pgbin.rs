@@ -82,14 +82,14 @@ fn is_executable(p: &Path) -> bool {
     std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
-/// Directories worth looking at, in order, with how each was found.
-fn candidates() -> Vec<(PathBuf, String)> {
-    let mut v: Vec<(PathBuf, String)> = Vec::new();
-    if let Some(path) = std::env::var_os("PATH") {
-        for d in std::env::split_paths(&path) {
+/// The directories of `PATH` (its value given) that hold `postgres`, with
+/// symbolic links resolved (Debian's `/usr/local/bin` links, Homebrew's): the
+/// real directory has the other programs.
+fn path_candidates(path: Option<&std::ffi::OsStr>) -> Vec<(PathBuf, String)> {
+    let mut v = Vec::new();
+    if let Some(path) = path {
+        for d in std::env::split_paths(path) {
             if d.join("postgres").is_file() {
-                // A symbolic link to the server (Debian's /usr/local/bin links,
-                // Homebrew): its real directory has the other programs.
                 let real = std::fs::canonicalize(d.join("postgres"))
                     .ok()
                     .and_then(|p| p.parent().map(Path::to_path_buf))
@@ -98,6 +98,12 @@ fn candidates() -> Vec<(PathBuf, String)> {
             }
         }
     }
+    v
+}
+
+/// Directories worth looking at, in order, with how each was found.
+fn candidates() -> Vec<(PathBuf, String)> {
+    let mut v = path_candidates(std::env::var_os("PATH").as_deref());
     let mut pg_config = Command::new("pg_config");
     pg_config.arg("--bindir");
     if let Ok(out) = run_with_timeout(&mut pg_config, Duration::from_secs(10), None) {
@@ -147,9 +153,15 @@ pub fn find(explicit: Option<&Path>) -> Result<(PgBin, Vec<PgBin>), NotFound> {
         }
         return Ok((b, Vec::new()));
     }
+    choose(candidates())
+}
+
+/// The newest supported major among `candidates` (the first found among
+/// equals), and the other usable ones.
+fn choose(candidates: Vec<(PathBuf, String)>) -> Result<(PgBin, Vec<PgBin>), NotFound> {
     let mut found: Vec<PgBin> = Vec::new();
     let mut skipped: Vec<String> = Vec::new();
-    for (dir, how) in candidates() {
+    for (dir, how) in candidates {
         let real = std::fs::canonicalize(&dir).unwrap_or(dir.clone());
         if found.iter().any(|f| f.dir == real) || !dir.join("postgres").exists() {
             continue;
@@ -160,7 +172,7 @@ pub fn find(explicit: Option<&Path>) -> Result<(PgBin, Vec<PgBin>), NotFound> {
             Err(e) => skipped.push(e),
         }
     }
-    // Newest major first; among equals, the first found.
+    // Newest major first; among equals, the first found (the sort is stable).
     found.sort_by(|a, b| b.major.cmp(&a.major));
     if found.is_empty() {
         let mut msg = format!(
@@ -191,6 +203,50 @@ mod tests {
         assert_eq!(parse_version("postgres (PostgreSQL) 18beta1"), Some(("18beta1".to_string(), 18)));
         assert_eq!(parse_version(""), None);
         assert_eq!(parse_version("something else"), None);
+    }
+
+    /// A directory of symbolic links to a major's programs, as a package
+    /// manager makes in a directory of PATH.
+    fn links_to(major: u32) -> tempfile::TempDir {
+        let bin = pitr_testkit::pg_bin(major).unwrap();
+        let d = tempfile::tempdir().unwrap();
+        for p in PROGRAMS {
+            std::os::unix::fs::symlink(bin.join(p), d.path().join(p)).unwrap();
+        }
+        d
+    }
+
+    #[test]
+    fn path_links_lead_to_the_real_directory() {
+        let majors = pitr_testkit::available_majors();
+        let m = *majors.first().unwrap();
+        let links = links_to(m);
+        let empty = tempfile::tempdir().unwrap();
+        let path = std::env::join_paths([empty.path(), links.path()]).unwrap();
+        let c = path_candidates(Some(&path));
+        let real = std::fs::canonicalize(pitr_testkit::pg_bin(m).unwrap()).unwrap();
+        assert_eq!(c, vec![(real.clone(), "PATH".to_string())]);
+        let (b, others) = choose(c).unwrap();
+        assert_eq!((b.major, b.dir, others.len()), (m, real, 0));
+    }
+
+    #[test]
+    fn the_newest_major_wins() {
+        let majors = pitr_testkit::available_majors();
+        let cands: Vec<(PathBuf, String)> =
+            majors.iter().map(|m| (pitr_testkit::pg_bin(*m).unwrap(), format!("test {m}"))).collect();
+        let (b, others) = choose(cands.clone()).unwrap();
+        assert_eq!(b.major, *majors.iter().max().unwrap());
+        assert_eq!(others.len(), majors.len() - 1);
+        // The same directory twice counts once; directories without the programs are skipped.
+        let mut twice = cands;
+        twice.push(twice[0].clone());
+        twice.insert(0, (PathBuf::from("/nonexistent"), "test".into()));
+        let (b2, others2) = choose(twice).unwrap();
+        assert_eq!((b2.major, others2.len()), (b.major, others.len()));
+        // Nothing usable: a clear message.
+        let e = choose(vec![(PathBuf::from("/nonexistent"), "test".into())]).unwrap_err().0;
+        assert!(e.contains("no PostgreSQL server programs") && e.contains("--pg-bin"), "{e}");
     }
 
     #[test]
