@@ -205,6 +205,21 @@ fn demo_json_summary_for_every_major() {
     }
 }
 
+/// The README's first command: no --pg-bin, the programs are found on PATH,
+/// by pg_config or in the Debian layout.
+#[test]
+fn demo_finds_postgres_by_itself() {
+    let o = pitr(&["demo", "--json"]);
+    let out = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{}", text(&o.stderr));
+    let d: Value = serde_json::from_str(&out).unwrap();
+    let major = d["postgres"]["major"].as_u64().unwrap();
+    assert!((13..=18).contains(&major), "{d:#}");
+    assert_ne!(d["postgres"]["found_by"], "--pg-bin");
+    assert_eq!(d["table"]["back"], true);
+    assert!(!Path::new(d["dir"].as_str().unwrap()).exists());
+}
+
 #[test]
 fn missing_or_wrong_pg_bin_is_a_clear_error() {
     let o = pitr(&["demo", "--pg-bin", "/nonexistent/pg/bin"]);

@@ -47,7 +47,7 @@ pub fn inspect(dir: &Path, found_by: &str) -> Result<PgBin, String> {
     if !missing.is_empty() {
         return Err(format!("{} has no {}", dir.display(), missing.join(", ")));
     }
-    let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
     let mut cmd = Command::new(dir.join("postgres"));
     cmd.arg("--version");
     let out = run_with_timeout(&mut cmd, Duration::from_secs(20), None)
@@ -161,11 +161,13 @@ pub fn find(explicit: Option<&Path>) -> Result<(PgBin, Vec<PgBin>), NotFound> {
 fn choose(candidates: Vec<(PathBuf, String)>) -> Result<(PgBin, Vec<PgBin>), NotFound> {
     let mut found: Vec<PgBin> = Vec::new();
     let mut skipped: Vec<String> = Vec::new();
+    let mut seen: Vec<PathBuf> = Vec::new();
     for (dir, how) in candidates {
         let real = std::fs::canonicalize(&dir).unwrap_or(dir.clone());
-        if found.iter().any(|f| f.dir == real) || !dir.join("postgres").exists() {
+        if seen.contains(&real) || !dir.join("postgres").exists() {
             continue;
         }
+        seen.push(real);
         match inspect(&dir, &how) {
             Ok(b) if MAJORS.contains(&b.major) => found.push(b),
             Ok(b) => skipped.push(format!("PostgreSQL {} in {} (not supported)", b.version, b.dir.display())),
@@ -173,7 +175,7 @@ fn choose(candidates: Vec<(PathBuf, String)>) -> Result<(PgBin, Vec<PgBin>), Not
         }
     }
     // Newest major first; among equals, the first found (the sort is stable).
-    found.sort_by(|a, b| b.major.cmp(&a.major));
+    found.sort_by_key(|b| std::cmp::Reverse(b.major));
     if found.is_empty() {
         let mut msg = format!(
             "no PostgreSQL server programs (initdb, pg_ctl, postgres) of a supported major (13 to 18) found; \
