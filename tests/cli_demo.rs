@@ -238,6 +238,43 @@ fn missing_or_wrong_pg_bin_is_a_clear_error() {
 }
 
 #[test]
+fn a_server_that_does_not_start_is_reported_with_its_log() {
+    use std::os::unix::fs::PermissionsExt;
+    let major = majors_under_test()[0];
+    let real = pg_bin(major).unwrap();
+    let tmp = open_tempdir();
+    // The real programs, but pg_ctl starts the server with a setting it refuses.
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    for p in ["initdb", "postgres"] {
+        std::os::unix::fs::symlink(real.join(p), bin.join(p)).unwrap();
+    }
+    let script = format!(
+        "#!/bin/sh\ncase \" $* \" in *\" start \"*) exec {0}/pg_ctl \"$@\" -o '-c shared_buffers=nonsense' ;; esac\n\
+         exec {0}/pg_ctl \"$@\"\n",
+        real.display()
+    );
+    std::fs::write(bin.join("pg_ctl"), script).unwrap();
+    std::fs::set_permissions(bin.join("pg_ctl"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let dir = tmp.path().join("demo");
+    let o = pitr(&["demo", "--json", "--dir", dir.to_str().unwrap(), "--pg-bin", bin.to_str().unwrap()]);
+    let out = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(2), "{out}\n{}", text(&o.stderr));
+    let d: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(d["ok"], false);
+    assert_eq!(d["outcome"], "error");
+    assert!(d["error"].as_str().unwrap().contains("the primary server did not start"), "{d:#}");
+    let steps = d["steps"].as_array().unwrap();
+    assert_eq!(steps[0]["step"], "cluster");
+    assert_eq!(steps[0]["ok"], false);
+    assert_eq!(steps.last().unwrap()["step"], "cleanup");
+    let log = d["server_logs"]["logs/primary.log"].as_array().unwrap();
+    assert!(log.iter().any(|l| l.as_str().unwrap().contains("shared_buffers")), "{log:?}");
+    assert!(!dir.exists(), "{} was not removed", dir.display());
+    assert!(processes_mentioning(dir.to_str().unwrap()).is_empty());
+}
+
+#[test]
 fn a_non_empty_dir_is_refused_and_left_alone() {
     let major = majors_under_test()[0];
     let d = tempfile::tempdir().unwrap();

@@ -43,12 +43,23 @@ pub struct Args {
     pub keep: bool,
 }
 
-/// The work directory: created (or emptied) for the demo, removed at the end.
+/// The work directory: created (or emptied) for the demo, removed at the end
+/// (also when the demo panics: it is dropped after the servers are stopped).
 #[derive(Debug)]
 struct WorkDir {
     path: PathBuf,
     /// The demo created the directory itself (else it only fills it).
     created: bool,
+    /// Leave it in place when dropped.
+    keep: bool,
+}
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        if !self.keep && self.path.exists() {
+            let _ = self.remove();
+        }
+    }
 }
 
 impl WorkDir {
@@ -84,7 +95,7 @@ impl WorkDir {
             }
         };
         let path = std::fs::canonicalize(&path).unwrap_or(path);
-        let w = WorkDir { path, created };
+        let w = WorkDir { path, created, keep: false };
         use std::os::unix::fs::PermissionsExt;
         let prepared = std::fs::set_permissions(&w.path, std::fs::Permissions::from_mode(0o755))
             .map_err(|e| format!("chmod {}: {e}", w.path.display()));
@@ -192,7 +203,7 @@ pub fn run(args: &Args, out: &Output) -> CmdResult {
     let (bin, others) = pgbin::find(args.pg_bin.as_deref()).map_err(|e| CliError::new(e.0))?;
     let run_as = RunAs::detect().map_err(CliError::new)?;
     let interrupt = install_interrupt_handler();
-    let work = WorkDir::create(args.dir.as_deref(), &run_as)?;
+    let mut work = WorkDir::create(args.dir.as_deref(), &run_as)?;
     let pitr_exe = match pitr_for_server(&run_as, &work.path) {
         Ok(p) => p,
         Err(e) => {
@@ -250,6 +261,7 @@ pub fn run(args: &Args, out: &Output) -> CmdResult {
     rep.step("cleanup", "Stop everything and clean up");
     let stop_errors = lab.stop_servers(&mut rep);
     let kept = args.keep || !stop_errors.is_empty();
+    work.keep = kept;
     if kept {
         if !stop_errors.is_empty() {
             rep.note(format!("a server could not be stopped: {} is left as it is", work.path.display()));

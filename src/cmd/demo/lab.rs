@@ -364,9 +364,11 @@ impl Lab {
         self.promote(rep, &mut session)?;
         self.check_interrupt()?;
         self.verify(rep, &mut session)?;
-        // Compare only now, so that a wrong prediction still shows the rest.
+        // Fail only now, so that a wrong prediction still shows the rest (the
+        // recover step is already marked failed).
         let r = &self.facts.recovery;
         if !r.log_line_matches || !r.replay_lsn_matches {
+            rep.finish();
             return Err(Failure::Mismatch(format!(
                 "PostgreSQL did not stop where pitr planned: plan {:?} / replay LSN {:?}, server {:?} / {:?}",
                 r.plan_log_line, r.plan_replay_lsn, r.log_line, r.replay_lsn
@@ -435,7 +437,8 @@ impl Lab {
         }
         rep.note("fsync = off only makes the demo faster; never on a server whose data matters");
         let mut server =
-            Server::new("primary", &self.bin.dir, &self.run_as, &self.work, "pgdata", "logs/primary.log");
+            Server::new("primary", &self.bin.dir, &self.run_as, &self.work, "pgdata", "logs/primary.log")?;
+        rep.shell(server.start_command());
         let started = server.start(Some(&self.interrupt));
         self.primary = Some(server);
         for c in started? {
@@ -876,7 +879,8 @@ impl Lab {
             &self.work,
             "recovered",
             "logs/recovered.log",
-        );
+        )?;
+        rep.shell(server.start_command());
         let started = server.start(Some(&self.interrupt));
         self.recovered = Some(server);
         for c in started? {
@@ -894,7 +898,12 @@ impl Lab {
                 ));
             }
             if st.pause_state == Some(PauseState::Paused) && server.log_text().contains("recovery stopping") {
-                break st;
+                // replay_status reads the replay LSN before the pause state:
+                // read both again now that replay stands still.
+                let again = live::replay_status(&mut s).map_err(|e| Failure::Error(e.to_string()))?;
+                if again.pause_state == Some(PauseState::Paused) {
+                    break again;
+                }
             }
             self.check_interrupt()?;
             if start.elapsed() > WAIT {
@@ -1006,6 +1015,9 @@ impl Lab {
             ));
         }
         rep.set("table_locks_while_paused", &locks);
+        if !snapshot.log_line_matches || !snapshot.replay_lsn_matches {
+            rep.fail("PostgreSQL did not stop where pitr planned (see above)");
+        }
         rep.set("log_line", &snapshot.log_line);
         rep.set("plan_log_line", &snapshot.plan_log_line);
         rep.set("log_line_matches", snapshot.log_line_matches);

@@ -230,7 +230,8 @@ pub struct Server {
 }
 
 impl Server {
-    /// A server of `pgdata` (relative to `cwd`) logging into `log`.
+    /// A server of `pgdata` (relative to `cwd`) logging into `log`, to be
+    /// started on a free port.
     pub fn new(
         name: &'static str,
         bin: &Path,
@@ -238,16 +239,16 @@ impl Server {
         cwd: &Path,
         pgdata: &str,
         log: &str,
-    ) -> Server {
-        Server {
+    ) -> Result<Server, String> {
+        Ok(Server {
             name,
             pg_ctl: bin.join("pg_ctl"),
             run_as: run_as.clone(),
             cwd: cwd.to_path_buf(),
             pgdata: pgdata.to_string(),
             log: log.to_string(),
-            port: 0,
-        }
+            port: free_port()?,
+        })
     }
 
     /// The data directory's absolute path.
@@ -300,13 +301,16 @@ impl Server {
         )
     }
 
-    /// Starts the server on a free port (`pg_ctl start -w`); a port taken in
-    /// the meantime is retried with another one. Returns the commands run.
+    /// Starts the server ([`Server::start_command`]); a port taken in the
+    /// meantime is retried with another one. Returns the commands of those
+    /// retries.
     pub fn start(&mut self, interrupt: Option<&Interrupt>) -> Result<Vec<String>, String> {
         let mut commands = Vec::new();
-        for _attempt in 0..3 {
-            self.port = free_port()?;
-            commands.push(self.start_command());
+        for attempt in 0..3 {
+            if attempt > 0 {
+                self.port = free_port()?;
+                commands.push(self.start_command());
+            }
             let before = self.log_text().len();
             let mut c = self.pg_ctl();
             c.args(["-D", &self.pgdata, "-l", &self.log, "-w", "-t"])
@@ -329,7 +333,7 @@ impl Server {
                 "the {} server did not start: pg_ctl start failed ({}): {}",
                 self.name,
                 out.status,
-                out.stderr.trim()
+                out.stderr.trim().replace('\n', " ")
             ));
         }
         Err(format!("the {} server did not start: no free port found in 3 attempts", self.name))

@@ -153,12 +153,12 @@ impl Reporter {
         }
     }
 
-    /// Marks the current step failed.
+    /// Marks the current step failed (the first error of a step is kept).
     pub fn fail(&mut self, error: &str) {
         self.print(&format!("  !! {error}"));
         if let Some((s, _)) = self.current.as_mut() {
             s.ok = false;
-            s.error = Some(error.to_string());
+            s.error.get_or_insert_with(|| error.to_string());
         }
     }
 
