@@ -191,9 +191,21 @@ impl From<pitr_core::Error> for FfiError {
         match e {
             pitr_core::Error::Parse(p) => p.into(),
             pitr_core::Error::Io(io) => io.into(),
-            // The WAL reader's error carries no file/LSN yet; once it does, set
-            // them here with `with_file` / `with_lsn`.
-            pitr_core::Error::Wal(w) => FfiError::new(pitr_status::CorruptWal, w.to_string()),
+            pitr_core::Error::Wal(w) => {
+                let status = if matches!(w, pitr_core::wal::WalError::Io { .. }) {
+                    pitr_status::Io
+                } else {
+                    pitr_status::CorruptWal
+                };
+                let mut f = FfiError::new(status, w.to_string());
+                if let Some(file) = w.file() {
+                    f = f.with_file(file);
+                }
+                if let Some(lsn) = w.lsn() {
+                    f = f.with_lsn(lsn);
+                }
+                f
+            }
             pitr_core::Error::Invalid(msg) => FfiError::new(pitr_status::Invalid, msg),
             other => FfiError::new(pitr_status::Other, other.to_string()),
         }
@@ -491,8 +503,16 @@ mod tests {
         assert_eq!(e.file.as_deref(), Some("/a/b"));
         let e: FfiError = pitr_core::Error::Invalid("no".into()).into();
         assert_eq!(e.status, pitr_status::Invalid);
-        let e: FfiError = pitr_core::Error::Wal(pitr_core::wal::WalError("bad page".into())).into();
+        let w = pitr_core::wal::WalError::BadCrc {
+            file: "/a/000000010000000000000002".into(),
+            lsn: Lsn(0x2000028),
+            expected: 1,
+            found: 2,
+        };
+        let e: FfiError = pitr_core::Error::Wal(w).into();
         assert_eq!(e.status, pitr_status::CorruptWal);
+        assert_eq!(e.file.as_deref(), Some("/a/000000010000000000000002"));
+        assert_eq!(e.lsn, Some(Lsn(0x2000028)));
     }
 
     #[test]
