@@ -27,13 +27,22 @@
 
 #![allow(clippy::missing_safety_doc)] // every `unsafe extern fn` has a "# Safety" section for C readers
 
+pub mod conf;
 pub mod error;
 pub mod ffi;
+pub mod history;
+pub mod label;
+pub mod live;
 pub mod lsn;
+pub mod target;
 pub mod version;
 pub mod walfile;
 
+pub use conf::{pitr_config, pitr_setting};
 pub use error::pitr_status;
 pub use ffi::pitr_string_free;
+pub use history::{pitr_history, pitr_history_entry, pitr_history_set};
+pub use label::{pitr_backup_label, pitr_label_kind};
 pub use lsn::pitr_lsn;
+pub use target::{pitr_target_action, pitr_timeline_target};
 pub use walfile::{pitr_archive_status, pitr_compression, pitr_wal_file_kind, pitr_wal_file_name};
