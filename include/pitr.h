@@ -455,7 +455,7 @@ typedef struct pitr_setting {
 typedef uint64_t pitr_lsn;
 
 /**
- * One line of a history file, as `pitr_history_entry` returns it.
+ * One line of a history file, as `pitr_history_entry_at` returns it.
  */
 typedef struct pitr_history_entry {
     /**
@@ -878,11 +878,11 @@ size_t pitr_history_entry_count(const struct pitr_history *h);
  *
  * # Safety
  * `h` must be a live handle; `out` must point to a writable
- * `pitr_history_entry`.
+ * `pitr_history_entry_at`.
  */
-pitr_status pitr_history_entry(const struct pitr_history *h,
-                               size_t index,
-                               struct pitr_history_entry *out);
+pitr_status pitr_history_entry_at(const struct pitr_history *h,
+                                  size_t index,
+                                  struct pitr_history_entry *out);
 
 /**
  * `*out` = the timeline this one was forked from (the last entry's parent).

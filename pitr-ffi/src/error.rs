@@ -545,6 +545,39 @@ mod tests {
     }
 
     #[test]
+    fn history_and_live_errors_map_to_statuses() {
+        use pitr_core::history::TimelineError;
+        use pitr_core::live::LiveError;
+        let e: FfiError = TimelineError::NotInHistory(4).into();
+        assert_eq!(e.status, pitr_status::InvalidArgument);
+        let e: FfiError = TimelineError::NotContiguous(Lsn(0x28)).into();
+        assert_eq!((e.status, e.lsn), (pitr_status::Invalid, Some(Lsn(0x28))));
+        let cases = [
+            (LiveError::Dsn("bad".into()), pitr_status::Connect),
+            (LiveError::Connect { endpoint: "h".into(), message: "m".into() }, pitr_status::Connect),
+            (
+                LiveError::Query { endpoint: "h".into(), what: "w".into(), message: "m".into() },
+                pitr_status::Server,
+            ),
+            (LiveError::Unsupported { endpoint: "h".into(), message: "12".into() }, pitr_status::Unsupported),
+            (LiveError::NotInRecovery { endpoint: "h".into(), action: "a".into() }, pitr_status::Invalid),
+            (LiveError::InRecovery { endpoint: "h".into(), action: "a".into() }, pitr_status::Invalid),
+            (LiveError::Invalid("x".into()), pitr_status::Invalid),
+        ];
+        for (e, status) in cases {
+            let text = e.to_string();
+            let f: FfiError = e.into();
+            assert_eq!(f.status, status, "{text}");
+            assert_eq!(f.message, text);
+        }
+        let e: FfiError = LiveError::Io(IoError::new("/log", std::io::Error::other("full"))).into();
+        assert_eq!((e.status, e.file.as_deref()), (pitr_status::Io, Some("/log")));
+        let e: FfiError =
+            LiveError::Parse(ParseError::new("mark log", "bad").at_line(2).in_file("/log")).into();
+        assert_eq!((e.status, e.line, e.file.as_deref()), (pitr_status::Parse, Some(2), Some("/log")));
+    }
+
+    #[test]
     fn status_names_match_the_header() {
         for s in pitr_status::ALL {
             let p = pitr_status_name(s as u32);

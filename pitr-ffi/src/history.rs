@@ -24,7 +24,7 @@ use std::path::Path;
 #[derive(Debug)]
 pub struct pitr_history {
     inner: TimelineHistory,
-    /// The reasons as C strings, one per entry (borrowed by `pitr_history_entry`).
+    /// The reasons as C strings, one per entry (borrowed by `pitr_history_entry_at`).
     reasons: Vec<CString>,
 }
 
@@ -35,7 +35,7 @@ impl pitr_history {
     }
 }
 
-/// One line of a history file, as `pitr_history_entry` returns it.
+/// One line of a history file, as `pitr_history_entry_at` returns it.
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
@@ -173,9 +173,9 @@ pub unsafe extern "C" fn pitr_history_entry_count(h: *const pitr_history) -> usi
 ///
 /// # Safety
 /// `h` must be a live handle; `out` must point to a writable
-/// `pitr_history_entry`.
+/// `pitr_history_entry_at`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn pitr_history_entry(
+pub unsafe extern "C" fn pitr_history_entry_at(
     h: *const pitr_history,
     index: usize,
     out: *mut pitr_history_entry,
@@ -522,11 +522,11 @@ mod tests {
         unsafe {
             assert_eq!(pitr_history_parse(3, TL3.as_ptr(), &mut h), pitr_status::Ok);
             let mut e = pitr_history_entry { parent: 0, switch_lsn: 0, reason: ptr::null(), line: 0 };
-            assert_eq!(pitr_history_entry(h, 1, &mut e), pitr_status::Ok);
+            assert_eq!(pitr_history_entry_at(h, 1, &mut e), pitr_status::Ok);
             assert_eq!(e.parent, 2);
             assert_eq!(e.line, 3);
             assert_eq!(CStr::from_ptr(e.reason).to_str().ok(), Some("no recovery target specified"));
-            assert_eq!(pitr_history_entry(h, 2, &mut e), pitr_status::InvalidArgument);
+            assert_eq!(pitr_history_entry_at(h, 2, &mut e), pitr_status::InvalidArgument);
             let mut next = 0u32;
             let mut lsn = 0u64;
             assert_eq!(pitr_history_switch_point(h, 1, &mut lsn, &mut next), pitr_status::Ok);
