@@ -116,6 +116,12 @@ pub enum Error {
     /// WAL could not be read (damage, wrong cluster, unsupported version...).
     #[error(transparent)]
     Wal(#[from] crate::wal::WalError),
+    /// `pg_control` could not be read.
+    #[error(transparent)]
+    Control(#[from] crate::control::ControlError),
+    /// A `backup_manifest` could not be read.
+    #[error(transparent)]
+    Manifest(#[from] crate::manifest::ManifestError),
     /// A request that cannot be carried out as asked (bad combination of options,
     /// refusing to overwrite, a running server...).
     #[error("{0}")]
