@@ -81,12 +81,14 @@ class Cluster:
 
     # -- running tools and SQL
 
-    def _run(self, tool: str, *args: str, check: bool = True) -> str:
+    def _run(self, tool: str, *args: str, check: bool = True, stderr: bool = False) -> str:
+        """Runs a PostgreSQL tool (from /, which the postgres user can enter);
+        returns its standard output (and error output with `stderr`)."""
         cmd = self.run_as + [os.path.join(PG_BIN, tool), *args]
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=180, cwd="/")
         if check and done.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stdout}{done.stderr}")
-        return done.stdout + done.stderr
+        return done.stdout + done.stderr if stderr else done.stdout
 
     @property
     def dsn(self) -> str:
@@ -150,7 +152,7 @@ class Cluster:
         parent = os.path.dirname(path)
         _chown(parent)
         out = self._run("pg_basebackup", "-h", self.dir, "-p", "5432", "-U", "postgres", "-D", path, "-Fp",
-                        "-X", "stream", "-c", "fast", "-l", label, "-v")
+                        "-X", "stream", "-c", "fast", "-l", label, "-v", stderr=True)
         start = re.search(r"write-ahead log start point: ([0-9A-F]+/[0-9A-F]+)", out)
         stop = re.search(r"write-ahead log end point: ([0-9A-F]+/[0-9A-F]+)", out)
         assert start and stop, out
