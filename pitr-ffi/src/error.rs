@@ -203,12 +203,31 @@ impl From<pitr_core::Error> for FfiError {
         match e {
             pitr_core::Error::Parse(p) => p.into(),
             pitr_core::Error::Io(io) => io.into(),
-            // The WAL reader's error carries no file/LSN yet; once it does, set
-            // them here with `with_file` / `with_lsn`.
-            pitr_core::Error::Wal(w) => FfiError::new(pitr_status::CorruptWal, w.to_string()),
+            pitr_core::Error::Wal(w) => w.into(),
             pitr_core::Error::Invalid(msg) => FfiError::new(pitr_status::Invalid, msg),
             other => FfiError::new(pitr_status::Other, other.to_string()),
         }
+    }
+}
+
+impl From<pitr_core::wal::WalError> for FfiError {
+    fn from(e: pitr_core::wal::WalError) -> FfiError {
+        use pitr_core::wal::WalError;
+        let status = match &e {
+            WalError::Io { .. } => pitr_status::Io,
+            WalError::UnsupportedVersion { .. } | WalError::BigEndian { .. } => pitr_status::Unsupported,
+            WalError::Invalid(_) => pitr_status::Invalid,
+            // Damage, and refusals of a file (another cluster, a recycled segment...).
+            _ => pitr_status::CorruptWal,
+        };
+        let mut out = FfiError::new(status, e.to_string());
+        if let Some(f) = e.file() {
+            out = out.with_file(f);
+        }
+        if let Some(l) = e.lsn() {
+            out = out.with_lsn(l);
+        }
+        out
     }
 }
 
@@ -540,8 +559,18 @@ mod tests {
         assert_eq!(e.file.as_deref(), Some("/a/b"));
         let e: FfiError = pitr_core::Error::Invalid("no".into()).into();
         assert_eq!(e.status, pitr_status::Invalid);
-        let e: FfiError = pitr_core::Error::Wal(pitr_core::wal::WalError("bad page".into())).into();
+        let crc = pitr_core::wal::WalError::BadCrc {
+            file: "/wal/000000010000000000000002".into(),
+            lsn: Lsn(0x2000028),
+            expected: 1,
+            found: 2,
+        };
+        let e: FfiError = pitr_core::Error::Wal(crc).into();
         assert_eq!(e.status, pitr_status::CorruptWal);
+        assert_eq!(e.file.as_deref(), Some("/wal/000000010000000000000002"));
+        assert_eq!(e.lsn, Some(Lsn(0x2000028)));
+        let e: FfiError = pitr_core::wal::WalError::Invalid("no".into()).into();
+        assert_eq!((e.status, e.lsn), (pitr_status::Invalid, None));
     }
 
     #[test]

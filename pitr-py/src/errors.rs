@@ -140,15 +140,32 @@ impl ToPyErr for pitr_core::Error {
         match self {
             pitr_core::Error::Parse(p) => p.to_py_err(py),
             pitr_core::Error::Io(io) => io.to_py_err(py),
-            // The WAL reader's error carries no file/LSN yet; once it does, pass
-            // them in ErrorDetails here.
-            pitr_core::Error::Wal(w) => {
-                new_error(py, ErrorClass::CorruptWal, &w.to_string(), ErrorDetails::default())
-            }
+            pitr_core::Error::Wal(w) => w.to_py_err(py),
             pitr_core::Error::Invalid(msg) => {
                 new_error(py, ErrorClass::InvalidRequest, &msg, ErrorDetails::default())
             }
             other => new_error(py, ErrorClass::Pitr, &other.to_string(), ErrorDetails::default()),
+        }
+    }
+}
+
+impl ToPyErr for pitr_core::wal::WalError {
+    fn to_py_err(self, py: Python<'_>) -> PyErr {
+        use pitr_core::wal::WalError;
+        let message = self.to_string();
+        let details = ErrorDetails {
+            file: self.file().map(|f| f.to_string_lossy().into_owned()),
+            lsn: self.lsn(),
+            ..ErrorDetails::default()
+        };
+        match self {
+            WalError::Io { file, source } => IoError::new(file, source).to_py_err(py),
+            WalError::Invalid(msg) => {
+                new_error(py, ErrorClass::InvalidRequest, &msg, ErrorDetails::default())
+            }
+            // Damage, refusals of a file (another cluster, another version,
+            // recycled): the WAL cannot be read.
+            _ => new_error(py, ErrorClass::CorruptWal, &message, details),
         }
     }
 }
@@ -242,7 +259,12 @@ pub(crate) fn _core_error_for_test(kind: &str, message: &str, file: &str) -> PyR
             ParseError::new("test input", message).in_file(file).at_line(3).at_position(7),
         ),
         "io" => pitr_core::Error::Io(IoError::new(file, std::io::Error::from_raw_os_error(2))),
-        "wal" => pitr_core::Error::Wal(pitr_core::wal::WalError(message.to_string())),
+        "wal" => pitr_core::Error::Wal(pitr_core::wal::WalError::BadCrc {
+            file: file.into(),
+            lsn: pitr_core::Lsn(0x2000028),
+            expected: 1,
+            found: 2,
+        }),
         "invalid" => pitr_core::Error::Invalid(message.to_string()),
         "server" | "unsupported" | "connect" | "in_recovery" => {
             use pitr_core::live::LiveError;
