@@ -397,6 +397,16 @@ typedef struct pitr_backup_label pitr_backup_label;
 typedef struct pitr_config pitr_config;
 
 /**
+ * A decoded `global/pg_control` (opaque). Made by
+ * `pitr_control_file_read` or `pitr_control_file_parse`, freed with
+ * `pitr_control_file_free`.
+ *
+ * Immutable: one handle may be read from several threads at once; it must
+ * not be freed while another thread uses it.
+ */
+typedef struct pitr_control_file pitr_control_file;
+
+/**
  * A parsed timeline history (opaque). Made by `pitr_history_parse`,
  * `pitr_history_read`, `pitr_history_read_for` or
  * `pitr_history_set_history`; freed with `pitr_history_free`.
@@ -680,6 +690,242 @@ pitr_status pitr_auto_conf_edit(const char *existing,
                                 const char *const *values,
                                 size_t n,
                                 char **out);
+
+/**
+ * Reads and decodes a `pg_control` file (`PGDATA/global/pg_control`) of
+ * PostgreSQL 13 to 18. `*out` receives a new handle, freed with
+ * `pitr_control_file_free`.
+ *
+ * Errors: `PITR_STATUS_IO`, `PITR_STATUS_PARSE` (truncated, CRC mismatch, a
+ * field no server writes), `PITR_STATUS_UNSUPPORTED` (another major, another
+ * platform), each naming the file; `PITR_STATUS_NULL_ARGUMENT`,
+ * `PITR_STATUS_INVALID_UTF8`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `path` must be a NUL-terminated string; `out` must point to a writable
+ * `pitr_control_file *`.
+ */
+pitr_status pitr_control_file_read(const char *path, struct pitr_control_file **out);
+
+/**
+ * Decodes a `pg_control` image of `len` bytes (at least the 296 bytes of
+ * its data; the file is 8192). `file` (may be NULL) names it in errors.
+ * With `verify_crc` false a CRC mismatch is accepted, as `pg_controldata`
+ * does (see `pitr_control_file_crc_ok`); every other check still applies.
+ *
+ * Errors: as `pitr_control_file_read`, without I/O.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `bytes` must point to `len` readable bytes (may be NULL when `len` is 0);
+ * `file` must be NULL or a NUL-terminated string; `out` must point to a
+ * writable `pitr_control_file *`.
+ */
+pitr_status pitr_control_file_parse(const uint8_t *bytes,
+                                    size_t len,
+                                    const char *file,
+                                    bool verify_crc,
+                                    struct pitr_control_file **out);
+
+/**
+ * Frees a handle. NULL is a no-op.
+ *
+ * Thread safety: any thread, once no other thread uses the handle.
+ *
+ * # Safety
+ * `c` must be NULL or a handle from this library not yet freed.
+ */
+void pitr_control_file_free(struct pitr_control_file *c);
+
+/**
+ * The PostgreSQL major that wrote it (13 to 18; from the catalog version).
+ * 0 when `c` is NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `c` must be NULL or a live handle.
+ */
+uint32_t pitr_control_file_major(const struct pitr_control_file *c);
+
+/**
+ * The database system identifier. 0 when `c` is NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `c` must be NULL or a live handle.
+ */
+uint64_t pitr_control_file_system_identifier(const struct pitr_control_file *c);
+
+/**
+ * The cluster state as `pg_controldata` prints it (`"in production"`,
+ * `"shut down"`, `"shut down in recovery"`, `"in archive recovery"`...).
+ * Borrowed: valid until the handle is freed. NULL when `c` is NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `c` must be NULL or a live handle.
+ */
+const char *pitr_control_file_state(const struct pitr_control_file *c);
+
+/**
+ * The LSN of the latest checkpoint record ("Latest checkpoint location").
+ * 0 when `c` is NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `c` must be NULL or a live handle.
+ */
+pitr_lsn pitr_control_file_checkpoint(const struct pitr_control_file *c);
+
+/**
+ * The latest checkpoint's REDO point, where crash recovery starts. 0 when
+ * `c` is NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `c` must be NULL or a live handle.
+ */
+pitr_lsn pitr_control_file_redo(const struct pitr_control_file *c);
+
+/**
+ * The latest checkpoint's timeline ("Latest checkpoint's TimeLineID"). 0
+ * when `c` is NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `c` must be NULL or a live handle.
+ */
+uint32_t pitr_control_file_timeline(const struct pitr_control_file *c);
+
+/**
+ * `*out` = the time of the latest checkpoint, as microseconds since
+ * 1970-01-01 00:00:00 UTC (whole seconds, as stored). `PITR_STATUS_NO_VALUE`
+ * for a time outside what a timestamp can hold.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `c` must be a live handle; `out` must point to a writable `int64_t`.
+ */
+pitr_status pitr_control_file_checkpoint_time(const struct pitr_control_file *c, int64_t *out);
+
+/**
+ * `minRecoveryPoint`: recovery must replay at least this far before the
+ * data is consistent (0/0 when none). 0 when `c` is NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `c` must be NULL or a live handle.
+ */
+pitr_lsn pitr_control_file_min_recovery_point(const struct pitr_control_file *c);
+
+/**
+ * `minRecoveryPointTLI` (0 when none, or when `c` is NULL).
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `c` must be NULL or a live handle.
+ */
+uint32_t pitr_control_file_min_recovery_point_timeline(const struct pitr_control_file *c);
+
+/**
+ * `backupStartPoint` (0/0 unless a backup is being recovered). 0 when `c`
+ * is NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `c` must be NULL or a live handle.
+ */
+pitr_lsn pitr_control_file_backup_start_point(const struct pitr_control_file *c);
+
+/**
+ * `backupEndPoint` (0/0 unless known). 0 when `c` is NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `c` must be NULL or a live handle.
+ */
+pitr_lsn pitr_control_file_backup_end_point(const struct pitr_control_file *c);
+
+/**
+ * `backupEndRequired`: recovery must reach the end-of-backup record. False
+ * when `c` is NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `c` must be NULL or a live handle.
+ */
+bool pitr_control_file_backup_end_required(const struct pitr_control_file *c);
+
+/**
+ * The WAL segment size in bytes. 0 when `c` is NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `c` must be NULL or a live handle.
+ */
+uint32_t pitr_control_file_wal_segment_size(const struct pitr_control_file *c);
+
+/**
+ * The `wal_level` the server last ran with (`"minimal"`, `"replica"`,
+ * `"logical"`). Borrowed: valid until the handle is freed. NULL when `c` is
+ * NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `c` must be NULL or a live handle.
+ */
+const char *pitr_control_file_wal_level(const struct pitr_control_file *c);
+
+/**
+ * True when data checksums are enabled. False when `c` is NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `c` must be NULL or a live handle.
+ */
+bool pitr_control_file_data_checksums(const struct pitr_control_file *c);
+
+/**
+ * True when the stored CRC matches the contents (always, unless parsed
+ * with `verify_crc` false). False when `c` is NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `c` must be NULL or a live handle.
+ */
+bool pitr_control_file_crc_ok(const struct pitr_control_file *c);
+
+/**
+ * `*out` = the file as JSON (pitr-core's serde form, as `pitr backup show
+ * --json` prints pg_control): every field, `system_identifier` as a decimal
+ * string, LSNs as text, times in RFC 3339. Library-allocated; free with
+ * `pitr_string_free`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `c` must be a live handle; `out` must point to a writable `char *`.
+ */
+pitr_status pitr_control_file_to_json(const struct pitr_control_file *c, char **out);
 
 /**
  * The message of the last error on this thread, or an empty string when the

@@ -28,6 +28,7 @@
 #![allow(clippy::missing_safety_doc)] // every `unsafe extern fn` has a "# Safety" section for C readers
 
 pub mod conf;
+pub mod control;
 pub mod error;
 pub mod ffi;
 pub mod history;
@@ -39,6 +40,7 @@ pub mod version;
 pub mod walfile;
 
 pub use conf::{pitr_config, pitr_setting};
+pub use control::pitr_control_file;
 pub use error::pitr_status;
 pub use ffi::pitr_string_free;
 pub use history::{pitr_history, pitr_history_entry, pitr_history_set};

@@ -24,6 +24,7 @@
 use pyo3::prelude::*;
 
 mod conf;
+mod control;
 mod convert;
 mod errors;
 mod history;
@@ -63,6 +64,8 @@ fn _pitr(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(conf::quote_value, m)?)?;
     m.add_function(wrap_pyfunction!(conf::render_auto_conf, m)?)?;
     m.add_function(wrap_pyfunction!(conf::edit_auto_conf, m)?)?;
+    // pg_control.
+    m.add_class::<control::PyControlFile>()?;
     // Recovery target settings.
     m.add_class::<target::PyTimelineTarget>()?;
     m.add_class::<target::PyTargetAction>()?;

@@ -6,7 +6,7 @@ import os
 import shutil
 import tempfile
 import time
-from typing import Iterator, List, Tuple
+from typing import Dict, Iterator, List, Tuple
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -27,7 +27,7 @@ settings.load_profile("ci")
 # Real server data, made once per session (see pgcluster.py): a primary that
 # archives, a pg_basebackup of it, the backup history file the server
 # archived, and a restore of the backup promoted to timeline 2 (its history
-# file), plus a fresh restore paused at its target for each test that wants
+# file, its pg_control and pg_controldata's output), plus a fresh restore paused at its target for each test that wants
 # one.
 
 @dataclasses.dataclass
@@ -40,6 +40,8 @@ class RealData:
     backup_history: str
     history: str
     pg_settings: List[Tuple[str, str, int]]
+    control: str
+    controldata: Dict[str, str]
 
 
 @pytest.fixture(scope="session")
@@ -67,6 +69,11 @@ def real() -> Iterator[RealData]:
             promoted.wait_until("SELECT pg_is_in_recovery()", "f")
             history = f"{work}/00000002.history"
             shutil.copy(f"{promoted.data}/pg_wal/00000002.history", history)
+            promoted._run("pg_ctl", "-D", promoted.data, "-m", "immediate", "-w", "stop")
+            promoted.running = False
+            control = f"{work}/pg_control"
+            shutil.copy(f"{promoted.data}/global/pg_control", control)
+            controldata = promoted.controldata()
         finally:
             promoted.stop()
         primary.switch_wal()
@@ -80,6 +87,8 @@ def real() -> Iterator[RealData]:
             backup_history=backup_history,
             history=history,
             pg_settings=[(n, f, int(line)) for n, f, line in rows],
+            control=control,
+            controldata=controldata,
         )
     finally:
         primary.stop()

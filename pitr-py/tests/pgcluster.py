@@ -82,10 +82,12 @@ class Cluster:
     # -- running tools and SQL
 
     def _run(self, tool: str, *args: str, check: bool = True, stderr: bool = False) -> str:
-        """Runs a PostgreSQL tool (from /, which the postgres user can enter);
-        returns its standard output (and error output with `stderr`)."""
+        """Runs a PostgreSQL tool (from /, which the postgres user can enter, in
+        the C locale and UTC); returns its standard output (and error output
+        with `stderr`)."""
         cmd = self.run_as + [os.path.join(PG_BIN, tool), *args]
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=180, cwd="/")
+        env = dict(os.environ, LC_ALL="C", TZ="UTC")
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=180, cwd="/", env=env)
         if check and done.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stdout}{done.stderr}")
         return done.stdout + done.stderr if stderr else done.stdout
@@ -134,6 +136,11 @@ class Cluster:
             shutil.rmtree(self.dir, ignore_errors=True)
 
     # -- WAL and backups
+
+    def controldata(self) -> Dict[str, str]:
+        """pg_controldata's output as a dict."""
+        out = self._run("pg_controldata", "-D", self.data)
+        return {k.strip(): v.strip() for k, v in (line.split(":", 1) for line in out.splitlines() if ":" in line)}
 
     def switch_wal(self) -> None:
         self.sql("SELECT pg_switch_wal()")

@@ -2,8 +2,10 @@
 #
 #   pg_fixtures_setup      a throwaway cluster with a WAL archive, a plain base
 #                          backup (pg_basebackup), a restore of it promoted to
-#                          timeline 2, and what the server says about its
-#                          configuration (pg_settings); exports PITR_TEST_*
+#                          timeline 2 (its history file, its pg_control and
+#                          pg_controldata's output), and what the server says
+#                          about its configuration (pg_settings); exports
+#                          PITR_TEST_*
 #   pg_fixtures_paused     (re)starts a restore of the base backup paused at
 #                          its recovery target; exports PITR_TEST_PAUSED_DSN
 #   pg_fixtures_teardown   stops every server and removes the directory
@@ -115,6 +117,9 @@ EOF
   PITR_TEST_HISTORY="$pg_fx_dir/promoted/pg_wal/00000002.history"
   [ -f "$PITR_TEST_HISTORY" ] || { echo "pg-fixtures: no $PITR_TEST_HISTORY" >&2; return 1; }
   pg_fx_stop "$pg_fx_dir/promoted"
+  # Its pg_control, and what pg_controldata says about it.
+  cp "$pg_fx_dir/promoted/global/pg_control" "$pg_fx_dir/pg_control"
+  LC_ALL=C TZ=UTC pg_fx_run pg_controldata -D "$pg_fx_dir/promoted" > "$pg_fx_dir/pg_controldata.txt"
 
   # Wait until everything the primary completed is archived (for pitr_check).
   pg_fx_psql 5432 "SELECT pg_switch_wal()" >/dev/null
@@ -129,6 +134,8 @@ EOF
   export PITR_TEST_BACKUP_HISTORY PITR_TEST_BACKUP_START PITR_TEST_BACKUP_STOP PITR_TEST_HISTORY
   export PITR_TEST_PG_SETTINGS="$pg_fx_dir/pg_settings.txt"
   export PITR_TEST_TMP="$pg_fx_dir/scratch"
+  export PITR_TEST_CONTROL="$pg_fx_dir/pg_control"
+  export PITR_TEST_CONTROLDATA="$pg_fx_dir/pg_controldata.txt"
 }
 
 pg_fixtures_paused() {

@@ -726,5 +726,6 @@ int main(void) {
     run_conf_tests();
     run_target_tests();
     run_live_tests();
+    run_control_tests();
     return harness_finish();
 }

@@ -2,7 +2,7 @@
 
 LSNs (:class:`Lsn`), WAL segment sizes (:class:`WalSegSize`), WAL file names
 (:class:`SegmentName`, :class:`WalFileName`), PostgreSQL major versions
-(:class:`PgMajor`), timeline histories (:class:`TimelineHistory`,
+(:class:`PgMajor`), pg_control (:class:`ControlFile`), timeline histories (:class:`TimelineHistory`,
 :class:`HistorySet`), backup labels (:class:`BackupLabel`), server
 configuration (:class:`ConfigSet`, :func:`render_auto_conf`,
 :func:`edit_auto_conf`), recovery target settings (:func:`parse_target_time`,
@@ -31,6 +31,7 @@ from ._pitr import (
     CheckReport,
     Compression,
     ConfigSet,
+    ControlFile,
     HistoryEntry,
     HistorySet,
     LabelKind,
@@ -100,6 +101,8 @@ __all__ = [
     # backup_label and backup history files
     "BackupLabel",
     "LabelKind",
+    # pg_control
+    "ControlFile",
     # postgresql.conf / postgresql.auto.conf
     "ConfigSet",
     "Setting",
