@@ -435,6 +435,18 @@ typedef struct pitr_history_set pitr_history_set;
 typedef struct pitr_wal_file_name pitr_wal_file_name;
 
 /**
+ * A WAL record stream (opaque): made by `pitr_wal_reader_open`, advanced
+ * with `pitr_wal_reader_next`, freed with `pitr_wal_reader_free`. The
+ * `pitr_wal_reader_record_*` getters read the record the last
+ * `pitr_wal_reader_next` returned.
+ *
+ * Not thread-safe to advance: one thread at a time may call
+ * `pitr_wal_reader_next` (and read the record); different readers are
+ * independent.
+ */
+typedef struct pitr_wal_reader pitr_wal_reader;
+
+/**
  * One setting as read from a file, as `pitr_config_get` and
  * `pitr_config_effective` return it. The strings are borrowed from the
  * `pitr_config` handle: valid until it is freed; do not free them.
@@ -2107,6 +2119,327 @@ pitr_status pitr_pg_major_from_catalog_version(uint32_t catversion, uint32_t *ou
  * Thread safety: any thread.
  */
 bool pitr_pg_major_is_supported(uint32_t major);
+
+/**
+ * Opens the WAL of `path`: a directory (a WAL archive or `pg_wal`: every
+ * segment in it, compressed or not; for each segment number the highest
+ * timeline) or one segment file. Reading starts at the first record at or
+ * after `start` (0: the first record of the lowest segment) and stops
+ * before the first record at or after `end` (0: the end of the WAL).
+ * `*out` receives a new reader, freed with `pitr_wal_reader_free`.
+ *
+ * Errors: `PITR_STATUS_IO`, `PITR_STATUS_CORRUPT_WAL` (not WAL, no
+ * segments, the start is not found...), `PITR_STATUS_UNSUPPORTED`
+ * (PostgreSQL 12 or older, big-endian), with the file and LSN in the last
+ * error; `PITR_STATUS_NULL_ARGUMENT`, `PITR_STATUS_INVALID_UTF8`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `path` must be a NUL-terminated string; `out` must point to a writable
+ * `pitr_wal_reader *`.
+ */
+pitr_status pitr_wal_reader_open(const char *path,
+                                 pitr_lsn start,
+                                 pitr_lsn end,
+                                 struct pitr_wal_reader **out);
+
+/**
+ * Frees a reader. NULL is a no-op.
+ *
+ * Thread safety: any thread, once no other thread uses the reader.
+ *
+ * # Safety
+ * `r` must be NULL or a reader from this library not yet freed.
+ */
+void pitr_wal_reader_free(struct pitr_wal_reader *r);
+
+/**
+ * Reads the next record: `*out_has_record` = true and the
+ * `pitr_wal_reader_record_*` getters describe it, or false at the end of
+ * the WAL (a clean end: zeroed space, a missing next segment, the `end`
+ * LSN...; `pitr_wal_reader_end_to_json` says which).
+ *
+ * Errors: `PITR_STATUS_CORRUPT_WAL` (bad CRC, bad `xl_prev`, a missing
+ * continuation, a segment of another cluster...; `pitr_last_error_file` and
+ * `pitr_last_error_lsn` say where), `PITR_STATUS_IO`,
+ * `PITR_STATUS_NULL_ARGUMENT`. After an error there is no current record.
+ *
+ * Thread safety: one thread at a time per reader.
+ *
+ * # Safety
+ * `r` must be a live reader not used by another thread; `out_has_record`
+ * must point to a writable `bool`.
+ */
+pitr_status pitr_wal_reader_next(struct pitr_wal_reader *r, bool *out_has_record);
+
+/**
+ * `*out` = the number of records read so far.
+ *
+ * Thread safety: one thread at a time per reader.
+ *
+ * # Safety
+ * `r` must be NULL or a live reader.
+ */
+uint64_t pitr_wal_reader_records_read(const struct pitr_wal_reader *r);
+
+/**
+ * The PostgreSQL major of the stream (from the first segment's long page
+ * header). 0 when `r` is NULL.
+ *
+ * Thread safety: one thread at a time per reader.
+ *
+ * # Safety
+ * `r` must be NULL or a live reader.
+ */
+uint32_t pitr_wal_reader_major(const struct pitr_wal_reader *r);
+
+/**
+ * The system identifier of the stream. 0 when `r` is NULL.
+ *
+ * Thread safety: one thread at a time per reader.
+ *
+ * # Safety
+ * `r` must be NULL or a live reader.
+ */
+uint64_t pitr_wal_reader_system_identifier(const struct pitr_wal_reader *r);
+
+/**
+ * The WAL segment size of the stream, in bytes. 0 when `r` is NULL.
+ *
+ * Thread safety: one thread at a time per reader.
+ *
+ * # Safety
+ * `r` must be NULL or a live reader.
+ */
+uint32_t pitr_wal_reader_segment_size(const struct pitr_wal_reader *r);
+
+/**
+ * `*out` = where and why the stream ended, as JSON: `end_lsn` (the end of
+ * the last complete record: replay of these files stops there),
+ * `position`, `file`, `reason` (`zero_length`, `zero_page`, `stale_page`,
+ * `stale_segment`, `next_segment_absent`, `end_of_file`, `end_requested`...)
+ * and its fields, `incomplete_record`. Library-allocated; free with
+ * `pitr_string_free`. `PITR_STATUS_NO_VALUE` before the end is reached.
+ *
+ * Thread safety: one thread at a time per reader.
+ *
+ * # Safety
+ * `r` must be a live reader; `out` must point to a writable `char *`.
+ */
+pitr_status pitr_wal_reader_end_to_json(const struct pitr_wal_reader *r, char **out);
+
+/**
+ * The current record's LSN (where it starts). 0 when there is no current
+ * record (before the first `pitr_wal_reader_next`, at the end, after an
+ * error) or `r` is NULL; the same holds for every `pitr_wal_reader_record_*`
+ * getter.
+ *
+ * Thread safety: one thread at a time per reader.
+ *
+ * # Safety
+ * `r` must be NULL or a live reader.
+ */
+pitr_lsn pitr_wal_reader_record_lsn(const struct pitr_wal_reader *r);
+
+/**
+ * The current record's end (the LSN after it, MAXALIGNed: where the next
+ * record starts).
+ *
+ * Thread safety: one thread at a time per reader.
+ *
+ * # Safety
+ * `r` must be NULL or a live reader.
+ */
+pitr_lsn pitr_wal_reader_record_end_lsn(const struct pitr_wal_reader *r);
+
+/**
+ * The current record's `xl_prev`.
+ *
+ * Thread safety: one thread at a time per reader.
+ *
+ * # Safety
+ * `r` must be NULL or a live reader.
+ */
+pitr_lsn pitr_wal_reader_record_prev(const struct pitr_wal_reader *r);
+
+/**
+ * The current record's `xl_xid` (0 for records outside a transaction).
+ *
+ * Thread safety: one thread at a time per reader.
+ *
+ * # Safety
+ * `r` must be NULL or a live reader.
+ */
+uint32_t pitr_wal_reader_record_xid(const struct pitr_wal_reader *r);
+
+/**
+ * The current record's resource manager id (`xl_rmid`).
+ *
+ * Thread safety: one thread at a time per reader.
+ *
+ * # Safety
+ * `r` must be NULL or a live reader.
+ */
+uint8_t pitr_wal_reader_record_rmid(const struct pitr_wal_reader *r);
+
+/**
+ * The current record's `xl_info`.
+ *
+ * Thread safety: one thread at a time per reader.
+ *
+ * # Safety
+ * `r` must be NULL or a live reader.
+ */
+uint8_t pitr_wal_reader_record_info(const struct pitr_wal_reader *r);
+
+/**
+ * The current record's total length (`xl_tot_len`, pg_waldump's "tot").
+ *
+ * Thread safety: one thread at a time per reader.
+ *
+ * # Safety
+ * `r` must be NULL or a live reader.
+ */
+uint32_t pitr_wal_reader_record_total_length(const struct pitr_wal_reader *r);
+
+/**
+ * The current record's length without full-page images (pg_waldump's
+ * "rec").
+ *
+ * Thread safety: one thread at a time per reader.
+ *
+ * # Safety
+ * `r` must be NULL or a live reader.
+ */
+uint32_t pitr_wal_reader_record_length(const struct pitr_wal_reader *r);
+
+/**
+ * The bytes of full-page images in the current record.
+ *
+ * Thread safety: one thread at a time per reader.
+ *
+ * # Safety
+ * `r` must be NULL or a live reader.
+ */
+uint32_t pitr_wal_reader_record_fpi_length(const struct pitr_wal_reader *r);
+
+/**
+ * The timeline of the page the current record starts on.
+ *
+ * Thread safety: one thread at a time per reader.
+ *
+ * # Safety
+ * `r` must be NULL or a live reader.
+ */
+uint32_t pitr_wal_reader_record_timeline(const struct pitr_wal_reader *r);
+
+/**
+ * The current record's resource manager name as pg_waldump prints it
+ * (`"Heap"`, `"Transaction"`, `"XLOG"`...). Borrowed: valid until the next
+ * `pitr_wal_reader_next` or `pitr_wal_reader_free`. NULL without a current
+ * record.
+ *
+ * Thread safety: one thread at a time per reader.
+ *
+ * # Safety
+ * `r` must be NULL or a live reader.
+ */
+const char *pitr_wal_reader_record_rmgr_name(const struct pitr_wal_reader *r);
+
+/**
+ * The current record's type as pg_waldump prints it (`"COMMIT"`,
+ * `"INSERT+INIT"`, `"RESTORE_POINT"`...), or NULL when the resource manager
+ * does not know it (or without a current record). Borrowed as
+ * `pitr_wal_reader_record_rmgr_name`.
+ *
+ * Thread safety: one thread at a time per reader.
+ *
+ * # Safety
+ * `r` must be NULL or a live reader.
+ */
+const char *pitr_wal_reader_record_type_name(const struct pitr_wal_reader *r);
+
+/**
+ * The current record's description as pg_waldump's `desc:` prints it, block
+ * references included, for the records pitr decodes (transactions, XLOG
+ * records such as checkpoints, restore points and switches, storage,
+ * database and standby records): `"COMMIT 2026-11-24 00:57:58.019639 UTC"`,
+ * `"RESTORE_POINT before_change"`. For other records (heap, index...) it is
+ * the type name and the block references only (`"INSERT , blkref #0: rel
+ * 1663/5/16384 blk 5"`). Borrowed as `pitr_wal_reader_record_rmgr_name`.
+ *
+ * Thread safety: one thread at a time per reader.
+ *
+ * # Safety
+ * `r` must be NULL or a live reader.
+ */
+const char *pitr_wal_reader_record_description(const struct pitr_wal_reader *r);
+
+/**
+ * The segment file the current record starts in. Borrowed as
+ * `pitr_wal_reader_record_rmgr_name`.
+ *
+ * Thread safety: one thread at a time per reader.
+ *
+ * # Safety
+ * `r` must be NULL or a live reader.
+ */
+const char *pitr_wal_reader_record_file(const struct pitr_wal_reader *r);
+
+/**
+ * For a transaction's end (commit, abort, commit prepared, abort prepared):
+ * `*out_kind` (when not NULL) = `"commit"`, `"abort"`, `"commit_prepared"`
+ * or `"abort_prepared"` (static strings) and `*out_unix_micros` (when not
+ * NULL) = its timestamp (`xact_time`, what `recovery_target_time` compares
+ * with) in microseconds since 1970-01-01 00:00:00 UTC.
+ *
+ * Errors: `PITR_STATUS_NO_VALUE` for other records (and without a current
+ * record), `PITR_STATUS_NULL_ARGUMENT`.
+ *
+ * Thread safety: one thread at a time per reader.
+ *
+ * # Safety
+ * `r` must be a live reader; `out_kind` NULL or pointing to a writable
+ * `const char *`; `out_unix_micros` NULL or pointing to a writable `int64_t`.
+ */
+pitr_status pitr_wal_reader_record_xact(const struct pitr_wal_reader *r,
+                                        const char **out_kind,
+                                        int64_t *out_unix_micros);
+
+/**
+ * The name of the current record's restore point
+ * (`pg_create_restore_point`), or NULL for other records. Borrowed as
+ * `pitr_wal_reader_record_rmgr_name`.
+ *
+ * Thread safety: one thread at a time per reader.
+ *
+ * # Safety
+ * `r` must be NULL or a live reader.
+ */
+const char *pitr_wal_reader_record_restore_point(const struct pitr_wal_reader *r);
+
+/**
+ * Reads the WAL of `path` (as `pitr_wal_reader_open`, from `start` to `end`)
+ * and returns its statistics as JSON, like `pg_waldump --stats` (with
+ * `per_record`, `--stats=record`): `{"start", "end", "count", "rows":
+ * [{"name", "count", "rec_len", "fpi_len", "tot_len"}]}`, one row per
+ * resource manager (or record type). Library-allocated; free with
+ * `pitr_string_free`.
+ *
+ * Errors: as `pitr_wal_reader_open` and `pitr_wal_reader_next`.
+ *
+ * Thread safety: any thread; blocks while reading.
+ *
+ * # Safety
+ * `path` must be a NUL-terminated string; `out` must point to a writable
+ * `char *`.
+ */
+pitr_status pitr_wal_stats(const char *path,
+                           pitr_lsn start,
+                           pitr_lsn end,
+                           bool per_record,
+                           char **out);
 
 /**
  * Writes the name of segment `segno` on `timeline` for segments of

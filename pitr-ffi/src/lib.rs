@@ -37,6 +37,7 @@ pub mod live;
 pub mod lsn;
 pub mod target;
 pub mod version;
+pub mod wal;
 pub mod walfile;
 
 pub use conf::{pitr_config, pitr_setting};
@@ -47,4 +48,5 @@ pub use history::{pitr_history, pitr_history_entry, pitr_history_set};
 pub use label::{pitr_backup_label, pitr_label_kind};
 pub use lsn::pitr_lsn;
 pub use target::{pitr_target_action, pitr_timeline_target};
+pub use wal::pitr_wal_reader;
 pub use walfile::{pitr_archive_status, pitr_compression, pitr_wal_file_kind, pitr_wal_file_name};

@@ -143,5 +143,6 @@ void run_conf_tests(void);
 void run_target_tests(void);
 void run_live_tests(void);
 void run_control_tests(void);
+void run_wal_tests(void);
 
 #endif /* PITR_TEST_HARNESS_H */

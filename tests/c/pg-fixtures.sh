@@ -105,6 +105,17 @@ EOF
     sh -c "ls '$pg_fx_dir'/archive/*.backup"
   PITR_TEST_BACKUP_HISTORY=$(ls "$pg_fx_dir"/archive/*.backup | head -n1)
 
+  # A commit and a restore point in one archived segment, and what pg_waldump
+  # says about that segment.
+  PITR_TEST_XID=$(pg_fx_psql 5432 "BEGIN; INSERT INTO t SELECT g FROM generate_series(1, 200) g; SELECT pg_current_xact_id(); COMMIT")
+  PITR_TEST_RESTORE_POINT=$(pg_fx_psql 5432 "SELECT pg_create_restore_point('pitr_fixture')")
+  PITR_TEST_WAL_SEGMENT="$pg_fx_dir/archive/$(pg_fx_psql 5432 "SELECT pg_walfile_name('$PITR_TEST_RESTORE_POINT')")"
+  pg_fx_psql 5432 "SELECT pg_switch_wal()" >/dev/null
+  pg_fx_wait "the restore point's segment to be archived" 60 test -f "$PITR_TEST_WAL_SEGMENT"
+  # pg_waldump stops with an error at the end of the file; its output is what counts.
+  LC_ALL=C TZ=UTC pg_fx_run pg_waldump "$PITR_TEST_WAL_SEGMENT" > "$pg_fx_dir/waldump.txt" 2>/dev/null || true
+  LC_ALL=C TZ=UTC pg_fx_run pg_waldump --stats "$PITR_TEST_WAL_SEGMENT" > "$pg_fx_dir/waldump_stats.txt" 2>/dev/null || true
+
   # What the server says about its configuration: name, file, line.
   pg_fx_psql 5432 "SELECT name || '|' || sourcefile || '|' || sourceline FROM pg_settings
                    WHERE sourcefile IS NOT NULL ORDER BY name" > "$pg_fx_dir/pg_settings.txt"
@@ -135,6 +146,9 @@ EOF
   export PITR_TEST_PG_SETTINGS="$pg_fx_dir/pg_settings.txt"
   export PITR_TEST_TMP="$pg_fx_dir/scratch"
   export PITR_TEST_CONTROL="$pg_fx_dir/pg_control"
+  export PITR_TEST_XID PITR_TEST_RESTORE_POINT PITR_TEST_WAL_SEGMENT
+  export PITR_TEST_WALDUMP="$pg_fx_dir/waldump.txt"
+  export PITR_TEST_WALDUMP_STATS="$pg_fx_dir/waldump_stats.txt"
   export PITR_TEST_CONTROLDATA="$pg_fx_dir/pg_controldata.txt"
 }
 

@@ -727,5 +727,6 @@ int main(void) {
     run_target_tests();
     run_live_tests();
     run_control_tests();
+    run_wal_tests();
     return harness_finish();
 }
