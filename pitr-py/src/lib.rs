@@ -33,6 +33,7 @@ mod live;
 mod lsn;
 mod target;
 mod version;
+mod wal;
 mod walfile;
 
 #[pymodule]
@@ -73,6 +74,11 @@ fn _pitr(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(target::format_target_time, m)?)?;
     m.add_function(wrap_pyfunction!(target::parse_target_xid, m)?)?;
     m.add_function(wrap_pyfunction!(target::parse_target_name, m)?)?;
+    // WAL records.
+    m.add_class::<wal::PyWalReader>()?;
+    m.add_class::<wal::PyWalRecord>()?;
+    m.add_function(wrap_pyfunction!(wal::wal_stats, m)?)?;
+    m.add_function(wrap_pyfunction!(wal::wal_events, m)?)?;
     // Live servers.
     m.add_class::<live::PyCheckReport>()?;
     m.add_class::<live::PyServerInfo>()?;

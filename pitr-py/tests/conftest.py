@@ -42,6 +42,11 @@ class RealData:
     pg_settings: List[Tuple[str, str, int]]
     control: str
     controldata: Dict[str, str]
+    wal_segment: str
+    xid: int
+    restore_point: str
+    waldump: List[str]
+    waldump_total: int
 
 
 @pytest.fixture(scope="session")
@@ -61,6 +66,22 @@ def real() -> Iterator[RealData]:
             assert time.monotonic() < deadline, "the backup history file was not archived"
             time.sleep(0.1)
         (backup_history,) = glob.glob(f"{primary.archive_dir}/*.backup")
+        # A commit and a restore point in one archived segment, and pg_waldump's view of it.
+        xid = int(primary.value(
+            "BEGIN; INSERT INTO t SELECT g FROM generate_series(1, 200) g; SELECT pg_current_xact_id(); COMMIT"
+        ))
+        restore_point = primary.value("SELECT pg_create_restore_point('pitr_fixture')")
+        segment_name = primary.value(f"SELECT pg_walfile_name('{restore_point}')")
+        wal_segment = f"{primary.archive_dir}/{segment_name}"
+        primary.switch_wal()
+        deadline = time.monotonic() + 60
+        while not os.path.exists(wal_segment):
+            assert time.monotonic() < deadline, "the restore point's segment was not archived"
+            time.sleep(0.1)
+        # pg_waldump stops with an error at the end of the file; its output is what counts.
+        waldump = primary._run("pg_waldump", wal_segment, check=False).splitlines()
+        stats = primary._run("pg_waldump", "--stats", wal_segment, check=False)
+        waldump_total = int(next(line.split()[1] for line in stats.splitlines() if line.startswith("Total")))
         rows = primary.sql(
             "SELECT name, sourcefile, sourceline FROM pg_settings WHERE sourcefile IS NOT NULL ORDER BY name"
         )
@@ -89,6 +110,11 @@ def real() -> Iterator[RealData]:
             pg_settings=[(n, f, int(line)) for n, f, line in rows],
             control=control,
             controldata=controldata,
+            wal_segment=wal_segment,
+            xid=xid,
+            restore_point=restore_point,
+            waldump=[line for line in waldump if line.startswith("rmgr: ")],
+            waldump_total=waldump_total,
         )
     finally:
         primary.stop()

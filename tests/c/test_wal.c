@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -244,6 +245,61 @@ static void test_wal_reader_range_and_errors(void) {
     pitr_wal_reader_free(NULL);
 }
 
+/* A flipped byte inside a record: the reader stops there with
+ * PITR_STATUS_CORRUPT_WAL, the file and the record's LSN in the last error. */
+static void test_wal_reader_damage(void) {
+    const char *segment = need_env("PITR_TEST_WAL_SEGMENT");
+    const char *tmp = need_env("PITR_TEST_TMP");
+    if (!segment || !tmp) return;
+    /* A heap record that does not cross a page boundary. */
+    pitr_wal_reader *r = NULL;
+    CHECK_OK(pitr_wal_reader_open(segment, 0, 0, &r));
+    bool has = false;
+    pitr_lsn victim = 0;
+    uint32_t len = 0;
+    while (victim == 0 && pitr_wal_reader_next(r, &has) == PITR_STATUS_OK && has) {
+        pitr_lsn l = pitr_wal_reader_record_lsn(r);
+        uint32_t t = pitr_wal_reader_record_total_length(r);
+        if (strcmp(pitr_wal_reader_record_rmgr_name(r), "Heap") == 0 && (l % 8192) + t <= 8192) {
+            victim = l;
+            len = t;
+        }
+    }
+    pitr_wal_reader_free(r);
+    CHECK(victim != 0);
+    static unsigned char buf[1024 * 1024];
+    FILE *f = fopen(segment, "rb");
+    size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
+    if (f) fclose(f);
+    CHECK(n == sizeof buf);
+    buf[(victim % (1024 * 1024)) + len - 1] ^= 0xFF;
+    char dir[600], path[700];
+    snprintf(dir, sizeof dir, "%s/%ld-damaged", tmp, (long)getpid());
+    CHECK(mkdir(dir, 0700) == 0);
+    const char *base = strrchr(segment, '/');
+    snprintf(path, sizeof path, "%s/%s", dir, base ? base + 1 : segment);
+    f = fopen(path, "wb");
+    CHECK(f != NULL && fwrite(buf, 1, n, f) == n);
+    if (f) fclose(f);
+
+    r = NULL;
+    CHECK_OK(pitr_wal_reader_open(dir, 0, 0, &r));
+    pitr_status s = PITR_STATUS_OK;
+    pitr_lsn last = 0;
+    while ((s = pitr_wal_reader_next(r, &has)) == PITR_STATUS_OK && has) last = pitr_wal_reader_record_lsn(r);
+    CHECK(s == PITR_STATUS_CORRUPT_WAL);
+    CHECK_ERROR_MENTIONS("checksum");
+    pitr_lsn at = 0;
+    CHECK(pitr_last_error_lsn(&at) && at == victim);
+    CHECK_STR(pitr_last_error_file(), path);
+    CHECK(last < victim);
+    CHECK(pitr_wal_reader_record_lsn(r) == 0); /* no current record after an error */
+    pitr_wal_reader_free(r);
+    char *json = NULL;
+    CHECK_STATUS(pitr_wal_stats(dir, 0, 0, false, &json), PITR_STATUS_CORRUPT_WAL);
+    CHECK(json == NULL);
+}
+
 /* The resource manager id and info bits of a COMMIT (RM_XACT_ID 1, XLOG_XACT_COMMIT 0x00). */
 static void test_wal_reader_record_ids(void) {
     const char *segment = need_env("PITR_TEST_WAL_SEGMENT");
@@ -272,4 +328,5 @@ void run_wal_tests(void) {
     RUN(test_wal_reader_against_pg_waldump);
     RUN(test_wal_reader_range_and_errors);
     RUN(test_wal_reader_record_ids);
+    RUN(test_wal_reader_damage);
 }

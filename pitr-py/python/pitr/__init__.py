@@ -2,7 +2,8 @@
 
 LSNs (:class:`Lsn`), WAL segment sizes (:class:`WalSegSize`), WAL file names
 (:class:`SegmentName`, :class:`WalFileName`), PostgreSQL major versions
-(:class:`PgMajor`), pg_control (:class:`ControlFile`), timeline histories (:class:`TimelineHistory`,
+(:class:`PgMajor`), pg_control (:class:`ControlFile`), WAL records (:class:`WalReader`,
+:func:`wal_stats`, :func:`wal_events`), timeline histories (:class:`TimelineHistory`,
 :class:`HistorySet`), backup labels (:class:`BackupLabel`), server
 configuration (:class:`ConfigSet`, :func:`render_auto_conf`,
 :func:`edit_auto_conf`), recovery target settings (:func:`parse_target_time`,
@@ -54,6 +55,8 @@ from ._pitr import (
     TimelineTarget,
     WalFileKind,
     WalFileName,
+    WalReader,
+    WalRecord,
     WalSegSize,
     __version__,
     append_mark,
@@ -74,6 +77,8 @@ from ._pitr import (
     render_auto_conf,
     replay_resume,
     replay_status,
+    wal_events,
+    wal_stats,
 )
 
 __all__ = [
@@ -103,6 +108,11 @@ __all__ = [
     "LabelKind",
     # pg_control
     "ControlFile",
+    # WAL records
+    "WalReader",
+    "WalRecord",
+    "wal_stats",
+    "wal_events",
     # postgresql.conf / postgresql.auto.conf
     "ConfigSet",
     "Setting",
