@@ -59,9 +59,14 @@ pub struct Scenario {
     pub primary: Cluster,
     /// The base backup (SQL API) taken after row 1.
     pub backup: Backup,
-    /// A second base backup taken on timeline 1 after `c7`, i.e. after the point
-    /// where timeline 2 forks off: the backup of the "not a child" trap.
+    /// A second base backup taken on timeline 1 right after `c7` (and the
+    /// restore point `rp_tl1`, which exists only on timeline 1), i.e. after
+    /// timeline 2 forked off, while timelines 2 and 3 have their own copies of
+    /// the segment holding its checkpoint.
     pub late_backup: Backup,
+    /// A third base backup taken on timeline 1 several segments later, beyond
+    /// the WAL of timelines 2 and 3: the backup of the "not a child" trap.
+    pub later_backup: Backup,
     /// Steps in the order they happened.
     pub steps: Vec<Step>,
     /// `relfilenode` of the dropped table `victim`.
@@ -148,7 +153,14 @@ impl Scenario {
         steps.push(step_after(&primary, "drop", 1, xid, commit_time(&primary, xid), rows.clone()));
         pause();
         steps.push(commit(&primary, "c7", 1, 7, &mut rows));
+        primary.sql("SELECT pg_create_restore_point('rp_tl1')");
         let late_backup = primary.base_backup(BackupKind::SqlApi);
+        primary.sql("CREATE TABLE filler(x text)");
+        for _ in 0..6 {
+            primary.sql("INSERT INTO filler VALUES (repeat('x', 1000))");
+            primary.switch_wal();
+        }
+        let later_backup = primary.base_backup(BackupKind::SqlApi);
         primary.switch_wal();
         primary.stop();
 
@@ -186,7 +198,17 @@ impl Scenario {
             let last = h.lines().rfind(|l| !l.trim().is_empty()).unwrap();
             switch_points.insert(tli, last.split('\t').nth(1).unwrap().to_string());
         }
-        Scenario { major, primary, backup, late_backup, steps, victim_relfilenode, switch_points, dir }
+        Scenario {
+            major,
+            primary,
+            backup,
+            late_backup,
+            later_backup,
+            steps,
+            victim_relfilenode,
+            switch_points,
+            dir,
+        }
     }
 }
 

@@ -2,8 +2,13 @@
 //! PostgreSQL will do (recovery-semantics.md §1-4, §9).
 
 pub mod model;
+pub mod planner;
 pub mod replay;
+pub mod restore;
 pub mod target;
 pub mod timeline;
 
+pub use model::{Plan, PlannedFile, Problem, Stop, TimelineStep};
+pub use planner::{PlanRequest, TargetSpec, default_restore_command, plan};
+pub use restore::{RestoreReport, RestoreRequest, restore, write_recovery_settings};
 pub use target::{DateOrder, RecoveryTarget, TargetAction, TimelineTarget};
