@@ -375,6 +375,15 @@ typedef uint32_t pitr_archive_status;
 #endif // __cplusplus
 
 /**
+ * The inventory of a WAL archive (opaque). Made by `pitr_archive_scan`,
+ * freed with `pitr_archive_free`.
+ *
+ * Immutable: one handle may be read from several threads at once; it must
+ * not be freed while another thread uses it.
+ */
+typedef struct pitr_archive pitr_archive;
+
+/**
  * A parsed `backup_label` or backup history file (opaque). Made by
  * `pitr_backup_label_parse` or `pitr_backup_label_read`, freed with
  * `pitr_backup_label_free`.
@@ -508,6 +517,125 @@ typedef struct pitr_history_entry {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * Lists a WAL archive directory, flat or nested (Barman's and pgBackRest's
+ * layouts), and indexes it: segments by timeline with their ranges and
+ * gaps, the history files, backup history files, `.partial` files,
+ * duplicate copies, unknown files, and the problems found. `seg_size` is
+ * the WAL segment size in bytes, or 0 to read it from the first readable
+ * segment. `*out` receives a new handle, freed with `pitr_archive_free`.
+ *
+ * Errors: `PITR_STATUS_IO` (the directory cannot be listed),
+ * `PITR_STATUS_INVALID_ARGUMENT` (segment size), `PITR_STATUS_NULL_ARGUMENT`,
+ * `PITR_STATUS_INVALID_UTF8`. Problems inside the archive are not errors:
+ * they are in `pitr_archive_to_json`.
+ *
+ * Thread safety: any thread; blocks while listing.
+ *
+ * # Safety
+ * `dir` must be a NUL-terminated string; `out` must point to a writable
+ * `pitr_archive *`.
+ */
+pitr_status pitr_archive_scan(const char *dir, uint32_t seg_size, struct pitr_archive **out);
+
+/**
+ * Frees a handle. NULL is a no-op.
+ *
+ * Thread safety: any thread, once no other thread uses the handle.
+ *
+ * # Safety
+ * `a` must be NULL or a handle from this library not yet freed.
+ */
+void pitr_archive_free(struct pitr_archive *a);
+
+/**
+ * The WAL segment size of the archive in bytes, 0 when unknown (no
+ * readable segment) or when `a` is NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `a` must be NULL or a live handle.
+ */
+uint32_t pitr_archive_segment_size(const struct pitr_archive *a);
+
+/**
+ * `*out` = the system identifier in the archive's segments.
+ * `PITR_STATUS_NO_VALUE` when no segment could be read.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `a` must be a live handle; `out` must point to a writable `uint64_t`.
+ */
+pitr_status pitr_archive_system_identifier(const struct pitr_archive *a, uint64_t *out);
+
+/**
+ * The number of distinct segments (0 when `a` is NULL).
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `a` must be NULL or a live handle.
+ */
+uint64_t pitr_archive_segment_count(const struct pitr_archive *a);
+
+/**
+ * `*out` = the path of the preferred copy of segment `segno` of `timeline`
+ * (plain before compressed, top level before nested), library-allocated:
+ * free with `pitr_string_free`.
+ *
+ * Errors: `PITR_STATUS_NO_VALUE` (not in the archive, or the segment size
+ * is unknown), `PITR_STATUS_NULL_ARGUMENT`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `a` must be a live handle; `out` must point to a writable `char *`.
+ */
+pitr_status pitr_archive_segment_path(const struct pitr_archive *a,
+                                      uint32_t timeline,
+                                      uint64_t segno,
+                                      char **out);
+
+/**
+ * `*out` = the inventory as JSON, the document of `pitr archive show
+ * --json` (`docs/archive.md`): `archive`, `layout`, `wal_segment_size`,
+ * `system_id`, `pg_version`, `timelines` (ranges and gaps), `history_files`,
+ * `backup_files`, `duplicates`, `unknown_files`, `segment_files`,
+ * `problems`. Library-allocated; free with `pitr_string_free`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `a` must be a live handle; `out` must point to a writable `char *`.
+ */
+pitr_status pitr_archive_to_json(const struct pitr_archive *a, char **out);
+
+/**
+ * Verifies the archive (`pitr archive verify`): every segment's long page
+ * header (system identifier, segment size, version, the page address its
+ * name implies), decompressed sizes, duplicate copies, timelines and
+ * history files; with `deep`, also every record's CRC (reads every segment
+ * completely). `*out_clean` (when not NULL) = no problem at all (warnings
+ * included);
+ * `*out_json` = the report (`summary` with the problems, `files_checked`,
+ * `deep`), library-allocated: free with `pitr_string_free`. Problems found
+ * are not an error status.
+ *
+ * Errors: `PITR_STATUS_NULL_ARGUMENT`.
+ *
+ * Thread safety: any thread; blocks while reading (in parallel).
+ *
+ * # Safety
+ * `a` must be a live handle; `out_clean` must be NULL or point to a
+ * writable `bool`; `out_json` must point to a writable `char *`.
+ */
+pitr_status pitr_archive_verify(const struct pitr_archive *a,
+                                bool deep,
+                                bool *out_clean,
+                                char **out_json);
 
 /**
  * Reads a data directory's configuration like the server: `postgresql.conf`

@@ -728,5 +728,6 @@ int main(void) {
     run_live_tests();
     run_control_tests();
     run_wal_tests();
+    run_archive_tests();
     return harness_finish();
 }
