@@ -170,9 +170,10 @@ pub unsafe extern "C" fn pitr_archive_to_json(a: *const pitr_archive, out: *mut 
 /// history files; with `deep`, also every record's CRC (reads every segment
 /// completely). `*out_clean` (when not NULL) = no problem at all (warnings
 /// included);
-/// `*out_json` = the report (`summary` with the problems, `files_checked`,
-/// `deep`), library-allocated: free with `pitr_string_free`. Problems found
-/// are not an error status.
+/// `*out_json` = the report of `pitr archive verify --json`: the inventory's
+/// fields (as `pitr_archive_to_json`) with every problem found, plus
+/// `files_checked` and `deep`; library-allocated: free with
+/// `pitr_string_free`. Problems found are not an error status.
 ///
 /// Errors: `PITR_STATUS_NULL_ARGUMENT`.
 ///

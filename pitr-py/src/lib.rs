@@ -23,6 +23,7 @@
 
 use pyo3::prelude::*;
 
+mod archive;
 mod conf;
 mod control;
 mod convert;
@@ -74,6 +75,8 @@ fn _pitr(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(target::format_target_time, m)?)?;
     m.add_function(wrap_pyfunction!(target::parse_target_xid, m)?)?;
     m.add_function(wrap_pyfunction!(target::parse_target_name, m)?)?;
+    // WAL archives.
+    m.add_class::<archive::PyInventory>()?;
     // WAL records.
     m.add_class::<wal::PyWalReader>()?;
     m.add_class::<wal::PyWalRecord>()?;

@@ -3,7 +3,7 @@
 LSNs (:class:`Lsn`), WAL segment sizes (:class:`WalSegSize`), WAL file names
 (:class:`SegmentName`, :class:`WalFileName`), PostgreSQL major versions
 (:class:`PgMajor`), pg_control (:class:`ControlFile`), WAL records (:class:`WalReader`,
-:func:`wal_stats`, :func:`wal_events`), timeline histories (:class:`TimelineHistory`,
+:func:`wal_stats`, :func:`wal_events`), WAL archives (:class:`Inventory`), timeline histories (:class:`TimelineHistory`,
 :class:`HistorySet`), backup labels (:class:`BackupLabel`), server
 configuration (:class:`ConfigSet`, :func:`render_auto_conf`,
 :func:`edit_auto_conf`), recovery target settings (:func:`parse_target_time`,
@@ -35,6 +35,7 @@ from ._pitr import (
     ControlFile,
     HistoryEntry,
     HistorySet,
+    Inventory,
     LabelKind,
     Lsn,
     Mark,
@@ -108,6 +109,8 @@ __all__ = [
     "LabelKind",
     # pg_control
     "ControlFile",
+    # WAL archives
+    "Inventory",
     # WAL records
     "WalReader",
     "WalRecord",
