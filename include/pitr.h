@@ -384,6 +384,15 @@ typedef uint32_t pitr_archive_status;
 typedef struct pitr_archive pitr_archive;
 
 /**
+ * A base backup (opaque). Made by `pitr_backup_open`, freed with
+ * `pitr_backup_free`.
+ *
+ * Immutable: one handle may be read from several threads at once; it must
+ * not be freed while another thread uses it.
+ */
+typedef struct pitr_backup pitr_backup;
+
+/**
  * A parsed `backup_label` or backup history file (opaque). Made by
  * `pitr_backup_label_parse` or `pitr_backup_label_read`, freed with
  * `pitr_backup_label_free`.
@@ -637,6 +646,128 @@ pitr_status pitr_archive_verify(const struct pitr_archive *a,
                                 bool deep,
                                 bool *out_clean,
                                 char **out_json);
+
+/**
+ * Opens a backup: a plain data directory copy (one with `PG_VERSION`), a
+ * directory of `pg_basebackup -Ft` output (`base.tar`, possibly `.gz`,
+ * `.lz4`, `.zst`; or the `base.tar*` file itself), a `backup_label` file or
+ * a backup history file. Reads `backup_label`, `tablespace_map`,
+ * `backup_manifest`, `global/pg_control`, `PG_VERSION`, the file list and
+ * the WAL included, in one pass, extracting nothing. Files that cannot be
+ * parsed are problems in the handle (`pitr_backup_has_errors`,
+ * `pitr_backup_to_json`), not errors. `*out` receives a new handle, freed
+ * with `pitr_backup_free`.
+ *
+ * Errors: `PITR_STATUS_IO` (the directory or a tar stream cannot be read),
+ * `PITR_STATUS_PARSE` / `PITR_STATUS_INVALID` (not a backup),
+ * `PITR_STATUS_NULL_ARGUMENT`, `PITR_STATUS_INVALID_UTF8`.
+ *
+ * Thread safety: any thread; blocks while reading.
+ *
+ * # Safety
+ * `path` must be a NUL-terminated string; `out` must point to a writable
+ * `pitr_backup *`.
+ */
+pitr_status pitr_backup_open(const char *path, struct pitr_backup **out);
+
+/**
+ * Frees a handle. NULL is a no-op.
+ *
+ * Thread safety: any thread, once no other thread uses the handle.
+ *
+ * # Safety
+ * `b` must be NULL or a handle from this library not yet freed.
+ */
+void pitr_backup_free(struct pitr_backup *b);
+
+/**
+ * The PostgreSQL major of the backup (from `pg_control`, else
+ * `PG_VERSION`), 0 when unknown or when `b` is NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `b` must be NULL or a live handle.
+ */
+uint32_t pitr_backup_major(const struct pitr_backup *b);
+
+/**
+ * True when reading the backup found a problem of severity error (a
+ * damaged `backup_label`, `pg_control` or manifest...). False when `b` is
+ * NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `b` must be NULL or a live handle.
+ */
+bool pitr_backup_has_errors(const struct pitr_backup *b);
+
+/**
+ * `*out` = a new handle on the backup's `backup_label` (or backup history
+ * file), freed with `pitr_backup_label_free`. `PITR_STATUS_NO_VALUE` when
+ * the backup has none or it could not be parsed.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `b` must be a live handle; `out` must point to a writable
+ * `pitr_backup_label *`.
+ */
+pitr_status pitr_backup_get_label(const struct pitr_backup *b, struct pitr_backup_label **out);
+
+/**
+ * `*out` = a new handle on the backup's `global/pg_control`, freed with
+ * `pitr_control_file_free`. `PITR_STATUS_NO_VALUE` when the backup has none
+ * (a bare label) or it could not be decoded.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `b` must be a live handle; `out` must point to a writable
+ * `pitr_control_file *`.
+ */
+pitr_status pitr_backup_get_control_file(const struct pitr_backup *b,
+                                         struct pitr_control_file **out);
+
+/**
+ * `*out` = the backup as JSON, the document of `pitr backup show --json`
+ * (`docs/backup-json.md`): `path`, `format`, `major`, `pg_version`, `tars`,
+ * `label`, `tablespace_map`, `tablespaces`, `manifest`, `control`,
+ * `file_count`, `total_size`, `wal`, `problems`, and with `with_files`
+ * every file. Library-allocated; free with `pitr_string_free`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `b` must be a live handle; `out` must point to a writable `char *`.
+ */
+pitr_status pitr_backup_to_json(const struct pitr_backup *b, bool with_files, char **out);
+
+/**
+ * Verifies the backup at `path` against its `backup_manifest` like
+ * `pg_verifybackup` (tar backups too): every file present with its size
+ * and checksum (sizes only with `skip_checksums`), no extra files, and the
+ * WAL ranges the manifest lists present in `archive_dir` (when not NULL)
+ * or in the backup's own `pg_wal`. `*out_ok` (when not NULL) = nothing
+ * wrong; `*out_json` = the report of `pitr backup verify --json`,
+ * library-allocated: free with `pitr_string_free`. Problems found are not
+ * an error status.
+ *
+ * Errors: as `pitr_backup_open`.
+ *
+ * Thread safety: any thread; blocks while reading.
+ *
+ * # Safety
+ * `path` must be a NUL-terminated string; `archive_dir` NULL or one;
+ * `out_ok` NULL or pointing to a writable `bool`; `out_json` must point to
+ * a writable `char *`.
+ */
+pitr_status pitr_backup_verify(const char *path,
+                               const char *archive_dir,
+                               bool skip_checksums,
+                               bool *out_ok,
+                               char **out_json);
 
 /**
  * Reads a data directory's configuration like the server: `postgresql.conf`

@@ -46,7 +46,7 @@ pub struct pitr_control_file {
 }
 
 impl pitr_control_file {
-    fn new(inner: ControlFile) -> pitr_control_file {
+    pub(crate) fn new(inner: ControlFile) -> pitr_control_file {
         pitr_control_file {
             state: to_cstring(inner.state.to_string()),
             wal_level: to_cstring(inner.wal_level.to_string()),

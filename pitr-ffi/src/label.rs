@@ -44,7 +44,7 @@ pub struct pitr_backup_label {
 }
 
 impl pitr_backup_label {
-    fn new(inner: BackupLabel) -> pitr_backup_label {
+    pub(crate) fn new(inner: BackupLabel) -> pitr_backup_label {
         let text = |t: &Option<LabelTime>| t.as_ref().map(|t| to_cstring(t.text.clone()));
         pitr_backup_label {
             method: inner.method.as_ref().map(|m| to_cstring(m.as_str())),

@@ -28,6 +28,7 @@
 #![allow(clippy::missing_safety_doc)] // every `unsafe extern fn` has a "# Safety" section for C readers
 
 pub mod archive;
+pub mod backup;
 pub mod conf;
 pub mod control;
 pub mod error;
@@ -42,6 +43,7 @@ pub mod wal;
 pub mod walfile;
 
 pub use archive::pitr_archive;
+pub use backup::pitr_backup;
 pub use conf::{pitr_config, pitr_setting};
 pub use control::pitr_control_file;
 pub use error::pitr_status;

@@ -145,5 +145,6 @@ void run_live_tests(void);
 void run_control_tests(void);
 void run_wal_tests(void);
 void run_archive_tests(void);
+void run_backup_tests(void);
 
 #endif /* PITR_TEST_HARNESS_H */

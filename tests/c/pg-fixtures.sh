@@ -99,6 +99,9 @@ EOF
   [ -n "$PITR_TEST_BACKUP_START" ] && [ -n "$PITR_TEST_BACKUP_STOP" ] \
     || { echo "pg-fixtures: no start/end point in pg_basebackup's output:" >&2; echo "$log" >&2; return 1; }
   cp "$pg_fx_dir/backup/backup_label" "$pg_fx_dir/backup_label"
+  # A copy of it with one file changed after the backup.
+  cp -a "$pg_fx_dir/backup" "$pg_fx_dir/backup-tampered"
+  echo "# changed after the backup" >> "$pg_fx_dir/backup-tampered/postgresql.conf"
   # The backup history file is archived once the backup has ended.
   pg_fx_psql 5432 "SELECT pg_switch_wal()" >/dev/null
   pg_fx_wait "the backup history file to be archived" 60 \
@@ -142,6 +145,8 @@ EOF
   export PITR_TEST_PGDATA="$p"
   export PITR_TEST_ARCHIVE="$pg_fx_dir/archive"
   export PITR_TEST_BACKUP_LABEL="$pg_fx_dir/backup_label"
+  export PITR_TEST_BACKUP="$pg_fx_dir/backup"
+  export PITR_TEST_BACKUP_TAMPERED="$pg_fx_dir/backup-tampered"
   export PITR_TEST_BACKUP_HISTORY PITR_TEST_BACKUP_START PITR_TEST_BACKUP_STOP PITR_TEST_HISTORY
   export PITR_TEST_PG_SETTINGS="$pg_fx_dir/pg_settings.txt"
   export PITR_TEST_TMP="$pg_fx_dir/scratch"

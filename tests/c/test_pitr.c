@@ -729,5 +729,6 @@ int main(void) {
     run_control_tests();
     run_wal_tests();
     run_archive_tests();
+    run_backup_tests();
     return harness_finish();
 }
