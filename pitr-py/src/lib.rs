@@ -24,6 +24,7 @@
 use pyo3::prelude::*;
 
 mod archive;
+mod backup;
 mod conf;
 mod control;
 mod convert;
@@ -75,6 +76,9 @@ fn _pitr(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(target::format_target_time, m)?)?;
     m.add_function(wrap_pyfunction!(target::parse_target_xid, m)?)?;
     m.add_function(wrap_pyfunction!(target::parse_target_name, m)?)?;
+    // Base backups.
+    m.add_class::<backup::PyBackup>()?;
+    m.add_function(wrap_pyfunction!(backup::verify_backup, m)?)?;
     // WAL archives.
     m.add_class::<archive::PyInventory>()?;
     // WAL records.

@@ -3,7 +3,8 @@
 LSNs (:class:`Lsn`), WAL segment sizes (:class:`WalSegSize`), WAL file names
 (:class:`SegmentName`, :class:`WalFileName`), PostgreSQL major versions
 (:class:`PgMajor`), pg_control (:class:`ControlFile`), WAL records (:class:`WalReader`,
-:func:`wal_stats`, :func:`wal_events`), WAL archives (:class:`Inventory`), timeline histories (:class:`TimelineHistory`,
+:func:`wal_stats`, :func:`wal_events`), WAL archives (:class:`Inventory`),
+base backups (:class:`Backup`, :func:`verify_backup`), timeline histories (:class:`TimelineHistory`,
 :class:`HistorySet`), backup labels (:class:`BackupLabel`), server
 configuration (:class:`ConfigSet`, :func:`render_auto_conf`,
 :func:`edit_auto_conf`), recovery target settings (:func:`parse_target_time`,
@@ -28,6 +29,7 @@ from ._pitr import (
     ArchiverStats,
     ArchiveLag,
     ArchiveStatus,
+    Backup,
     BackupLabel,
     CheckReport,
     Compression,
@@ -78,6 +80,7 @@ from ._pitr import (
     render_auto_conf,
     replay_resume,
     replay_status,
+    verify_backup,
     wal_events,
     wal_stats,
 )
@@ -109,6 +112,9 @@ __all__ = [
     "LabelKind",
     # pg_control
     "ControlFile",
+    # base backups
+    "Backup",
+    "verify_backup",
     # WAL archives
     "Inventory",
     # WAL records
