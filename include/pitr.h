@@ -41,6 +41,12 @@
 #define PITR_WAL_SEG_SIZE_DEFAULT (16 << 20)
 
 /**
+ * A buffer of this many bytes holds any text written by
+ * `pitr_target_time_parse` and its NUL.
+ */
+#define PITR_TARGET_TIME_BUFSIZE 40
+
+/**
  * The ABI version of this header. It is bumped on every incompatible change
  * (a removed or changed function, type or constant); additions do not bump
  * it. Compare with `pitr_abi_version()` at run time to detect a header/library
@@ -136,6 +142,19 @@ enum pitr_status
      */
     PITR_STATUS_INVALID = 15,
     /**
+     * A live server could not be reached: the connection string is invalid,
+     * the host or socket does not answer, or the server refused the
+     * connection (authentication, `pg_hba.conf`). The message names the
+     * server.
+     */
+    PITR_STATUS_CONNECT = 16,
+    /**
+     * A live server answered with an error, or with something pitr did not
+     * expect (a query failed, a function is not allowed for this role). The
+     * message names the server and what was being asked.
+     */
+    PITR_STATUS_SERVER = 17,
+    /**
      * Any other error of the core library.
      */
     PITR_STATUS_OTHER = 98,
@@ -149,6 +168,96 @@ enum pitr_status
 typedef enum pitr_status pitr_status;
 #else
 typedef uint32_t pitr_status;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Which of the two files a label is. The numbers are part of the ABI.
+ */
+enum pitr_label_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * Only returned for a NULL handle.
+     */
+    PITR_LABEL_KIND_UNKNOWN = 0,
+    /**
+     * `backup_label` in a data directory.
+     */
+    PITR_LABEL_KIND_BACKUP_LABEL = 1,
+    /**
+     * A backup history file `TTTTTTTTXXXXXXXXYYYYYYYY.OOOOOOOO.backup`
+     * (`STOP WAL LOCATION` on line 2).
+     */
+    PITR_LABEL_KIND_BACKUP_HISTORY = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum pitr_label_kind pitr_label_kind;
+#else
+typedef uint32_t pitr_label_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * The form of a `recovery_target_timeline`. The numbers are part of the ABI.
+ */
+enum pitr_timeline_target
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * `current`: the timeline of the backup's control file.
+     */
+    PITR_TIMELINE_TARGET_CURRENT = 1,
+    /**
+     * `latest`: the newest timeline reachable by consecutive history files
+     * (the default).
+     */
+    PITR_TIMELINE_TARGET_LATEST = 2,
+    /**
+     * A numbered timeline.
+     */
+    PITR_TIMELINE_TARGET_NUMBERED = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum pitr_timeline_target pitr_timeline_target;
+#else
+typedef uint32_t pitr_timeline_target;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * `recovery_target_action`. The numbers are part of the ABI.
+ */
+enum pitr_target_action
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * `pause` (the default): pause at the target; `pg_wal_replay_resume()`
+     * then promotes.
+     */
+    PITR_TARGET_ACTION_PAUSE = 1,
+    /**
+     * `promote`: end recovery and promote at once.
+     */
+    PITR_TARGET_ACTION_PROMOTE = 2,
+    /**
+     * `shutdown`: stop the server at the target.
+     */
+    PITR_TARGET_ACTION_SHUTDOWN = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum pitr_target_action pitr_target_action;
+#else
+typedef uint32_t pitr_target_action;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -266,6 +375,75 @@ typedef uint32_t pitr_archive_status;
 #endif // __cplusplus
 
 /**
+ * The inventory of a WAL archive (opaque). Made by `pitr_archive_scan`,
+ * freed with `pitr_archive_free`.
+ *
+ * Immutable: one handle may be read from several threads at once; it must
+ * not be freed while another thread uses it.
+ */
+typedef struct pitr_archive pitr_archive;
+
+/**
+ * A base backup (opaque). Made by `pitr_backup_open`, freed with
+ * `pitr_backup_free`.
+ *
+ * Immutable: one handle may be read from several threads at once; it must
+ * not be freed while another thread uses it.
+ */
+typedef struct pitr_backup pitr_backup;
+
+/**
+ * A parsed `backup_label` or backup history file (opaque). Made by
+ * `pitr_backup_label_parse` or `pitr_backup_label_read`, freed with
+ * `pitr_backup_label_free`.
+ *
+ * Immutable: one handle may be read from several threads at once; it must
+ * not be freed while another thread uses it.
+ */
+typedef struct pitr_backup_label pitr_backup_label;
+
+/**
+ * The configuration of a data directory (opaque): every setting line of
+ * `postgresql.conf`, the files it includes and `postgresql.auto.conf`, in
+ * the order the server reads them, with every error the server would
+ * report. Made by `pitr_config_load_data_dir` or `pitr_config_load`, freed
+ * with `pitr_config_free`.
+ *
+ * Immutable: one handle may be read from several threads at once; it must
+ * not be freed while another thread uses it.
+ */
+typedef struct pitr_config pitr_config;
+
+/**
+ * A decoded `global/pg_control` (opaque). Made by
+ * `pitr_control_file_read` or `pitr_control_file_parse`, freed with
+ * `pitr_control_file_free`.
+ *
+ * Immutable: one handle may be read from several threads at once; it must
+ * not be freed while another thread uses it.
+ */
+typedef struct pitr_control_file pitr_control_file;
+
+/**
+ * A parsed timeline history (opaque). Made by `pitr_history_parse`,
+ * `pitr_history_read`, `pitr_history_read_for` or
+ * `pitr_history_set_history`; freed with `pitr_history_free`.
+ *
+ * Immutable: one handle may be read from several threads at once; it must
+ * not be freed while another thread uses it.
+ */
+typedef struct pitr_history pitr_history;
+
+/**
+ * Every timeline history file of a directory (opaque). Made by
+ * `pitr_history_set_load_dir`, freed with `pitr_history_set_free`.
+ *
+ * Immutable: one handle may be read from several threads at once; it must
+ * not be freed while another thread uses it.
+ */
+typedef struct pitr_history_set pitr_history_set;
+
+/**
  * A classified file name (opaque). Made by `pitr_wal_file_name_classify` or
  * `pitr_wal_file_name_parse`, freed with `pitr_wal_file_name_free`.
  *
@@ -275,10 +453,70 @@ typedef uint32_t pitr_archive_status;
 typedef struct pitr_wal_file_name pitr_wal_file_name;
 
 /**
+ * A WAL record stream (opaque): made by `pitr_wal_reader_open`, advanced
+ * with `pitr_wal_reader_next`, freed with `pitr_wal_reader_free`. The
+ * `pitr_wal_reader_record_*` getters read the record the last
+ * `pitr_wal_reader_next` returned.
+ *
+ * Not thread-safe to advance: one thread at a time may call
+ * `pitr_wal_reader_next` (and read the record); different readers are
+ * independent.
+ */
+typedef struct pitr_wal_reader pitr_wal_reader;
+
+/**
+ * One setting as read from a file, as `pitr_config_get` and
+ * `pitr_config_effective` return it. The strings are borrowed from the
+ * `pitr_config` handle: valid until it is freed; do not free them.
+ */
+typedef struct pitr_setting {
+    /**
+     * The name as written in the file (names are case-insensitive).
+     */
+    const char *name;
+    /**
+     * The value, quotes and escapes processed (`'it''s'` is `it's`).
+     */
+    const char *value;
+    /**
+     * The file the value comes from.
+     */
+    const char *file;
+    /**
+     * 1-based line in that file.
+     */
+    uint64_t line;
+} pitr_setting;
+
+/**
  * A WAL position (`XLogRecPtr`): a byte offset in the WAL stream. Its text
  * form is `X/Y` (`pitr_lsn_format`, `pitr_lsn_parse`).
  */
 typedef uint64_t pitr_lsn;
+
+/**
+ * One line of a history file, as `pitr_history_entry_at` returns it.
+ */
+typedef struct pitr_history_entry {
+    /**
+     * The timeline that ended (the parent of the next one).
+     */
+    uint32_t parent;
+    /**
+     * Where it ended: the first LSN of the next timeline.
+     */
+    pitr_lsn switch_lsn;
+    /**
+     * The free text after the LSN (e.g. `"no recovery target specified"`),
+     * without the line end. Borrowed: valid until the history handle is
+     * freed; do not free it.
+     */
+    const char *reason;
+    /**
+     * 1-based line number in the file (0 for an entry built in memory).
+     */
+    uint64_t line;
+} pitr_history_entry;
 
 /**
  * `InvalidXLogRecPtr` (`0/0`).
@@ -288,6 +526,678 @@ typedef uint64_t pitr_lsn;
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * Lists a WAL archive directory, flat or nested (Barman's and pgBackRest's
+ * layouts), and indexes it: segments by timeline with their ranges and
+ * gaps, the history files, backup history files, `.partial` files,
+ * duplicate copies, unknown files, and the problems found. `seg_size` is
+ * the WAL segment size in bytes, or 0 to read it from the first readable
+ * segment. `*out` receives a new handle, freed with `pitr_archive_free`.
+ *
+ * Errors: `PITR_STATUS_IO` (the directory cannot be listed),
+ * `PITR_STATUS_INVALID_ARGUMENT` (segment size), `PITR_STATUS_NULL_ARGUMENT`,
+ * `PITR_STATUS_INVALID_UTF8`. Problems inside the archive are not errors:
+ * they are in `pitr_archive_to_json`.
+ *
+ * Thread safety: any thread; blocks while listing.
+ *
+ * # Safety
+ * `dir` must be a NUL-terminated string; `out` must point to a writable
+ * `pitr_archive *`.
+ */
+pitr_status pitr_archive_scan(const char *dir, uint32_t seg_size, struct pitr_archive **out);
+
+/**
+ * Frees a handle. NULL is a no-op.
+ *
+ * Thread safety: any thread, once no other thread uses the handle.
+ *
+ * # Safety
+ * `a` must be NULL or a handle from this library not yet freed.
+ */
+void pitr_archive_free(struct pitr_archive *a);
+
+/**
+ * The WAL segment size of the archive in bytes, 0 when unknown (no
+ * readable segment) or when `a` is NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `a` must be NULL or a live handle.
+ */
+uint32_t pitr_archive_segment_size(const struct pitr_archive *a);
+
+/**
+ * `*out` = the system identifier in the archive's segments.
+ * `PITR_STATUS_NO_VALUE` when no segment could be read.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `a` must be a live handle; `out` must point to a writable `uint64_t`.
+ */
+pitr_status pitr_archive_system_identifier(const struct pitr_archive *a, uint64_t *out);
+
+/**
+ * The number of distinct segments (0 when `a` is NULL).
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `a` must be NULL or a live handle.
+ */
+uint64_t pitr_archive_segment_count(const struct pitr_archive *a);
+
+/**
+ * `*out` = the path of the preferred copy of segment `segno` of `timeline`
+ * (plain before compressed, top level before nested), library-allocated:
+ * free with `pitr_string_free`.
+ *
+ * Errors: `PITR_STATUS_NO_VALUE` (not in the archive, or the segment size
+ * is unknown), `PITR_STATUS_NULL_ARGUMENT`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `a` must be a live handle; `out` must point to a writable `char *`.
+ */
+pitr_status pitr_archive_segment_path(const struct pitr_archive *a,
+                                      uint32_t timeline,
+                                      uint64_t segno,
+                                      char **out);
+
+/**
+ * `*out` = the inventory as JSON, the document of `pitr archive show
+ * --json` (`docs/archive.md`): `archive`, `layout`, `wal_segment_size`,
+ * `system_id`, `pg_version`, `timelines` (ranges and gaps), `history_files`,
+ * `backup_files`, `duplicates`, `unknown_files`, `segment_files`,
+ * `problems`. Library-allocated; free with `pitr_string_free`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `a` must be a live handle; `out` must point to a writable `char *`.
+ */
+pitr_status pitr_archive_to_json(const struct pitr_archive *a, char **out);
+
+/**
+ * Verifies the archive (`pitr archive verify`): every segment's long page
+ * header (system identifier, segment size, version, the page address its
+ * name implies), decompressed sizes, duplicate copies, timelines and
+ * history files; with `deep`, also every record's CRC (reads every segment
+ * completely). `*out_clean` (when not NULL) = no problem at all (warnings
+ * included);
+ * `*out_json` = the report of `pitr archive verify --json`: the inventory's
+ * fields (as `pitr_archive_to_json`) with every problem found, plus
+ * `files_checked` and `deep`; library-allocated: free with
+ * `pitr_string_free`. Problems found are not an error status.
+ *
+ * Errors: `PITR_STATUS_NULL_ARGUMENT`.
+ *
+ * Thread safety: any thread; blocks while reading (in parallel).
+ *
+ * # Safety
+ * `a` must be a live handle; `out_clean` must be NULL or point to a
+ * writable `bool`; `out_json` must point to a writable `char *`.
+ */
+pitr_status pitr_archive_verify(const struct pitr_archive *a,
+                                bool deep,
+                                bool *out_clean,
+                                char **out_json);
+
+/**
+ * Opens a backup: a plain data directory copy (one with `PG_VERSION`), a
+ * directory of `pg_basebackup -Ft` output (`base.tar`, possibly `.gz`,
+ * `.lz4`, `.zst`; or the `base.tar*` file itself), a `backup_label` file or
+ * a backup history file. Reads `backup_label`, `tablespace_map`,
+ * `backup_manifest`, `global/pg_control`, `PG_VERSION`, the file list and
+ * the WAL included, in one pass, extracting nothing. Files that cannot be
+ * parsed are problems in the handle (`pitr_backup_has_errors`,
+ * `pitr_backup_to_json`), not errors. `*out` receives a new handle, freed
+ * with `pitr_backup_free`.
+ *
+ * Errors: `PITR_STATUS_IO` (the directory or a tar stream cannot be read),
+ * `PITR_STATUS_PARSE` / `PITR_STATUS_INVALID` (not a backup),
+ * `PITR_STATUS_NULL_ARGUMENT`, `PITR_STATUS_INVALID_UTF8`.
+ *
+ * Thread safety: any thread; blocks while reading.
+ *
+ * # Safety
+ * `path` must be a NUL-terminated string; `out` must point to a writable
+ * `pitr_backup *`.
+ */
+pitr_status pitr_backup_open(const char *path, struct pitr_backup **out);
+
+/**
+ * Frees a handle. NULL is a no-op.
+ *
+ * Thread safety: any thread, once no other thread uses the handle.
+ *
+ * # Safety
+ * `b` must be NULL or a handle from this library not yet freed.
+ */
+void pitr_backup_free(struct pitr_backup *b);
+
+/**
+ * The PostgreSQL major of the backup (from `pg_control`, else
+ * `PG_VERSION`), 0 when unknown or when `b` is NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `b` must be NULL or a live handle.
+ */
+uint32_t pitr_backup_major(const struct pitr_backup *b);
+
+/**
+ * True when reading the backup found a problem of severity error (a
+ * damaged `backup_label`, `pg_control` or manifest...). False when `b` is
+ * NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `b` must be NULL or a live handle.
+ */
+bool pitr_backup_has_errors(const struct pitr_backup *b);
+
+/**
+ * `*out` = a new handle on the backup's `backup_label` (or backup history
+ * file), freed with `pitr_backup_label_free`. `PITR_STATUS_NO_VALUE` when
+ * the backup has none or it could not be parsed.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `b` must be a live handle; `out` must point to a writable
+ * `pitr_backup_label *`.
+ */
+pitr_status pitr_backup_get_label(const struct pitr_backup *b, struct pitr_backup_label **out);
+
+/**
+ * `*out` = a new handle on the backup's `global/pg_control`, freed with
+ * `pitr_control_file_free`. `PITR_STATUS_NO_VALUE` when the backup has none
+ * (a bare label) or it could not be decoded.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `b` must be a live handle; `out` must point to a writable
+ * `pitr_control_file *`.
+ */
+pitr_status pitr_backup_get_control_file(const struct pitr_backup *b,
+                                         struct pitr_control_file **out);
+
+/**
+ * `*out` = the backup as JSON, the document of `pitr backup show --json`
+ * (`docs/backup-json.md`): `path`, `format`, `major`, `pg_version`, `tars`,
+ * `label`, `tablespace_map`, `tablespaces`, `manifest`, `control`,
+ * `file_count`, `total_size`, `wal`, `problems`, and with `with_files`
+ * every file. Library-allocated; free with `pitr_string_free`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `b` must be a live handle; `out` must point to a writable `char *`.
+ */
+pitr_status pitr_backup_to_json(const struct pitr_backup *b, bool with_files, char **out);
+
+/**
+ * Verifies the backup at `path` against its `backup_manifest` like
+ * `pg_verifybackup` (tar backups too): every file present with its size
+ * and checksum (sizes only with `skip_checksums`), no extra files, and the
+ * WAL ranges the manifest lists present in `archive_dir` (when not NULL)
+ * or in the backup's own `pg_wal`. `*out_ok` (when not NULL) = nothing
+ * wrong; `*out_json` = the report of `pitr backup verify --json`,
+ * library-allocated: free with `pitr_string_free`. Problems found are not
+ * an error status.
+ *
+ * Errors: as `pitr_backup_open`.
+ *
+ * Thread safety: any thread; blocks while reading.
+ *
+ * # Safety
+ * `path` must be a NUL-terminated string; `archive_dir` NULL or one;
+ * `out_ok` NULL or pointing to a writable `bool`; `out_json` must point to
+ * a writable `char *`.
+ */
+pitr_status pitr_backup_verify(const char *path,
+                               const char *archive_dir,
+                               bool skip_checksums,
+                               bool *out_ok,
+                               char **out_json);
+
+/**
+ * Reads a data directory's configuration like the server: `postgresql.conf`
+ * with its `include`, `include_if_exists` and `include_dir` files, then
+ * `postgresql.auto.conf` if present. Problems in the files (syntax errors, a
+ * missing `postgresql.conf` or included file, nesting too deep) do not make
+ * this fail: they are in the handle (`pitr_config_is_ok`,
+ * `pitr_config_error`), as the server would refuse to start. `*out`
+ * receives a new handle, freed with `pitr_config_free`.
+ *
+ * Errors: `PITR_STATUS_NULL_ARGUMENT`, `PITR_STATUS_INVALID_UTF8`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `pgdata` must be a NUL-terminated string; `out` must point to a writable
+ * `pitr_config *`.
+ */
+pitr_status pitr_config_load_data_dir(const char *pgdata, struct pitr_config **out);
+
+/**
+ * As `pitr_config_load_data_dir` for a server whose configuration file lives
+ * elsewhere (`config_file`): reads `config_file` with its includes, then,
+ * when `data_dir` is not NULL, `data_dir/postgresql.auto.conf` if present.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `config_file` must be a NUL-terminated string; `data_dir` must be NULL or
+ * one; `out` must point to a writable `pitr_config *`.
+ */
+pitr_status pitr_config_load(const char *config_file,
+                             const char *data_dir,
+                             struct pitr_config **out);
+
+/**
+ * Frees a configuration handle. NULL is a no-op.
+ *
+ * Thread safety: any thread, once no other thread uses the handle.
+ *
+ * # Safety
+ * `c` must be NULL or a handle from this library not yet freed.
+ */
+void pitr_config_free(struct pitr_config *c);
+
+/**
+ * True when no file had an error (the server would start with this
+ * configuration). False when `c` is NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `c` must be NULL or a live handle.
+ */
+bool pitr_config_is_ok(const struct pitr_config *c);
+
+/**
+ * The number of errors (0 when `c` is NULL).
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `c` must be NULL or a live handle.
+ */
+size_t pitr_config_error_count(const struct pitr_config *c);
+
+/**
+ * The message of error `index` (naming the file and line, e.g.
+ * `.../postgresql.conf:3: invalid configuration file: syntax error in file
+ * ... near token "MB"`), or NULL when `index` is out of range or `c` is NULL.
+ * Borrowed: valid until the handle is freed.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `c` must be NULL or a live handle.
+ */
+const char *pitr_config_error(const struct pitr_config *c, size_t index);
+
+/**
+ * `*out` = the effective setting of `name` (case-insensitive): its last
+ * occurrence, with the file and line it comes from.
+ *
+ * Errors: `PITR_STATUS_NO_VALUE` (not set in any file),
+ * `PITR_STATUS_NULL_ARGUMENT`, `PITR_STATUS_INVALID_UTF8`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `c` must be a live handle; `name` must be a NUL-terminated string; `out`
+ * must point to a writable `pitr_setting`.
+ */
+pitr_status pitr_config_get(const struct pitr_config *c,
+                            const char *name,
+                            struct pitr_setting *out);
+
+/**
+ * The number of effective settings (distinct names; 0 when `c` is NULL).
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `c` must be NULL or a live handle.
+ */
+size_t pitr_config_effective_count(const struct pitr_config *c);
+
+/**
+ * `*out` = effective setting `index`, in the order of their lower-case
+ * names.
+ *
+ * Errors: `PITR_STATUS_INVALID_ARGUMENT` (`index` >= the count),
+ * `PITR_STATUS_NULL_ARGUMENT`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `c` must be a live handle; `out` must point to a writable `pitr_setting`.
+ */
+pitr_status pitr_config_effective(const struct pitr_config *c,
+                                  size_t index,
+                                  struct pitr_setting *out);
+
+/**
+ * `*out` = the configuration as JSON (pitr-core's serde form): `settings`
+ * (every line in reading order: `name`, `value`, `file`, `line`), `files`
+ * read, `skipped` (missing `include_if_exists` files) and `errors`
+ * (messages). Library-allocated; free with `pitr_string_free`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `c` must be a live handle; `out` must point to a writable `char *`.
+ */
+pitr_status pitr_config_to_json(const struct pitr_config *c, char **out);
+
+/**
+ * `*out` = a value quoted as `ALTER SYSTEM` writes it: `'...'` with `'` and
+ * `\` doubled. Library-allocated; free with `pitr_string_free`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `value` must be a NUL-terminated string; `out` must point to a writable
+ * `char *`.
+ */
+pitr_status pitr_conf_quote_value(const char *value, char **out);
+
+/**
+ * `*out` = a whole `postgresql.auto.conf` as `ALTER SYSTEM` writes it: the
+ * two header lines, then `name = 'value'` for each of the `n` pairs
+ * (`names[i]`, `values[i]`), in order. Library-allocated; free with
+ * `pitr_string_free`.
+ *
+ * Errors: `PITR_STATUS_PARSE` (a name that is not a parameter name or is an
+ * include directive, a value with a newline), `PITR_STATUS_NULL_ARGUMENT`
+ * (also for a NULL element), `PITR_STATUS_INVALID_UTF8`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `names` and `values` must each point to `n` NUL-terminated strings (they
+ * may be NULL when `n` is 0); `out` must point to a writable `char *`.
+ */
+pitr_status pitr_auto_conf_render(const char *const *names,
+                                  const char *const *values,
+                                  size_t n,
+                                  char **out);
+
+/**
+ * `*out` = `existing` (the text of a `postgresql.auto.conf`) changed the way
+ * `ALTER SYSTEM` changes it, applying the `n` edits in order: `values[i]`
+ * not NULL sets `names[i]` (every line of that name, case-insensitive, is
+ * removed and `names[i] = 'values[i]'` appended), NULL removes it (`ALTER
+ * SYSTEM RESET`). The result is the header plus one quoted line per
+ * remaining setting; comments are dropped, as `ALTER SYSTEM` does.
+ * Library-allocated; free with `pitr_string_free`.
+ *
+ * Errors: `PITR_STATUS_PARSE` (`existing` has a syntax error or an include
+ * directive, a bad name, a value with a newline), `PITR_STATUS_NULL_ARGUMENT`,
+ * `PITR_STATUS_INVALID_UTF8`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `existing` must be a NUL-terminated string; `names` must point to `n`
+ * NUL-terminated strings and `values` to `n` pointers, each NULL or a
+ * NUL-terminated string (both may be NULL when `n` is 0); `out` must point
+ * to a writable `char *`.
+ */
+pitr_status pitr_auto_conf_edit(const char *existing,
+                                const char *const *names,
+                                const char *const *values,
+                                size_t n,
+                                char **out);
+
+/**
+ * Reads and decodes a `pg_control` file (`PGDATA/global/pg_control`) of
+ * PostgreSQL 13 to 18. `*out` receives a new handle, freed with
+ * `pitr_control_file_free`.
+ *
+ * Errors: `PITR_STATUS_IO`, `PITR_STATUS_PARSE` (truncated, CRC mismatch, a
+ * field no server writes), `PITR_STATUS_UNSUPPORTED` (another major, another
+ * platform), each naming the file; `PITR_STATUS_NULL_ARGUMENT`,
+ * `PITR_STATUS_INVALID_UTF8`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `path` must be a NUL-terminated string; `out` must point to a writable
+ * `pitr_control_file *`.
+ */
+pitr_status pitr_control_file_read(const char *path, struct pitr_control_file **out);
+
+/**
+ * Decodes a `pg_control` image of `len` bytes (at least the 296 bytes of
+ * its data; the file is 8192). `file` (may be NULL) names it in errors.
+ * With `verify_crc` false a CRC mismatch is accepted, as `pg_controldata`
+ * does (see `pitr_control_file_crc_ok`); every other check still applies.
+ *
+ * Errors: as `pitr_control_file_read`, without I/O.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `bytes` must point to `len` readable bytes (may be NULL when `len` is 0);
+ * `file` must be NULL or a NUL-terminated string; `out` must point to a
+ * writable `pitr_control_file *`.
+ */
+pitr_status pitr_control_file_parse(const uint8_t *bytes,
+                                    size_t len,
+                                    const char *file,
+                                    bool verify_crc,
+                                    struct pitr_control_file **out);
+
+/**
+ * Frees a handle. NULL is a no-op.
+ *
+ * Thread safety: any thread, once no other thread uses the handle.
+ *
+ * # Safety
+ * `c` must be NULL or a handle from this library not yet freed.
+ */
+void pitr_control_file_free(struct pitr_control_file *c);
+
+/**
+ * The PostgreSQL major that wrote it (13 to 18; from the catalog version).
+ * 0 when `c` is NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `c` must be NULL or a live handle.
+ */
+uint32_t pitr_control_file_major(const struct pitr_control_file *c);
+
+/**
+ * The database system identifier. 0 when `c` is NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `c` must be NULL or a live handle.
+ */
+uint64_t pitr_control_file_system_identifier(const struct pitr_control_file *c);
+
+/**
+ * The cluster state as `pg_controldata` prints it (`"in production"`,
+ * `"shut down"`, `"shut down in recovery"`, `"in archive recovery"`...).
+ * Borrowed: valid until the handle is freed. NULL when `c` is NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `c` must be NULL or a live handle.
+ */
+const char *pitr_control_file_state(const struct pitr_control_file *c);
+
+/**
+ * The LSN of the latest checkpoint record ("Latest checkpoint location").
+ * 0 when `c` is NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `c` must be NULL or a live handle.
+ */
+pitr_lsn pitr_control_file_checkpoint(const struct pitr_control_file *c);
+
+/**
+ * The latest checkpoint's REDO point, where crash recovery starts. 0 when
+ * `c` is NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `c` must be NULL or a live handle.
+ */
+pitr_lsn pitr_control_file_redo(const struct pitr_control_file *c);
+
+/**
+ * The latest checkpoint's timeline ("Latest checkpoint's TimeLineID"). 0
+ * when `c` is NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `c` must be NULL or a live handle.
+ */
+uint32_t pitr_control_file_timeline(const struct pitr_control_file *c);
+
+/**
+ * `*out` = the time of the latest checkpoint, as microseconds since
+ * 1970-01-01 00:00:00 UTC (whole seconds, as stored). `PITR_STATUS_NO_VALUE`
+ * for a time outside what a timestamp can hold.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `c` must be a live handle; `out` must point to a writable `int64_t`.
+ */
+pitr_status pitr_control_file_checkpoint_time(const struct pitr_control_file *c, int64_t *out);
+
+/**
+ * `minRecoveryPoint`: recovery must replay at least this far before the
+ * data is consistent (0/0 when none). 0 when `c` is NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `c` must be NULL or a live handle.
+ */
+pitr_lsn pitr_control_file_min_recovery_point(const struct pitr_control_file *c);
+
+/**
+ * `minRecoveryPointTLI` (0 when none, or when `c` is NULL).
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `c` must be NULL or a live handle.
+ */
+uint32_t pitr_control_file_min_recovery_point_timeline(const struct pitr_control_file *c);
+
+/**
+ * `backupStartPoint` (0/0 unless a backup is being recovered). 0 when `c`
+ * is NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `c` must be NULL or a live handle.
+ */
+pitr_lsn pitr_control_file_backup_start_point(const struct pitr_control_file *c);
+
+/**
+ * `backupEndPoint` (0/0 unless known). 0 when `c` is NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `c` must be NULL or a live handle.
+ */
+pitr_lsn pitr_control_file_backup_end_point(const struct pitr_control_file *c);
+
+/**
+ * `backupEndRequired`: recovery must reach the end-of-backup record. False
+ * when `c` is NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `c` must be NULL or a live handle.
+ */
+bool pitr_control_file_backup_end_required(const struct pitr_control_file *c);
+
+/**
+ * The WAL segment size in bytes. 0 when `c` is NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `c` must be NULL or a live handle.
+ */
+uint32_t pitr_control_file_wal_segment_size(const struct pitr_control_file *c);
+
+/**
+ * The `wal_level` the server last ran with (`"minimal"`, `"replica"`,
+ * `"logical"`). Borrowed: valid until the handle is freed. NULL when `c` is
+ * NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `c` must be NULL or a live handle.
+ */
+const char *pitr_control_file_wal_level(const struct pitr_control_file *c);
+
+/**
+ * True when data checksums are enabled. False when `c` is NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `c` must be NULL or a live handle.
+ */
+bool pitr_control_file_data_checksums(const struct pitr_control_file *c);
+
+/**
+ * True when the stored CRC matches the contents (always, unless parsed
+ * with `verify_crc` false). False when `c` is NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `c` must be NULL or a live handle.
+ */
+bool pitr_control_file_crc_ok(const struct pitr_control_file *c);
+
+/**
+ * `*out` = the file as JSON (pitr-core's serde form, as `pitr backup show
+ * --json` prints pg_control): every field, `system_identifier` as a decimal
+ * string, LSNs as text, times in RFC 3339. Library-allocated; free with
+ * `pitr_string_free`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `c` must be a live handle; `out` must point to a writable `char *`.
+ */
+pitr_status pitr_control_file_to_json(const struct pitr_control_file *c, char **out);
 
 /**
  * The message of the last error on this thread, or an empty string when the
@@ -395,6 +1305,705 @@ const char *pitr_status_name(uint32_t status);
  * out-parameter that has not been freed yet.
  */
 void pitr_string_free(char *s);
+
+/**
+ * Parses the text of the history file of `timeline` (`TTTTTTTT.history`)
+ * exactly like PostgreSQL's `readTimeLineHistory`: comment and blank lines
+ * are skipped, each other line is `parent<TAB>X/X<TAB>reason`. `*out`
+ * receives a new handle, freed with `pitr_history_free`.
+ *
+ * Errors: `PITR_STATUS_PARSE` (the server's messages: syntax error, timeline
+ * IDs not increasing or not less than `timeline`; the last error has the
+ * line), `PITR_STATUS_NULL_ARGUMENT`, `PITR_STATUS_INVALID_UTF8`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `text` must be a NUL-terminated string; `out` must point to a writable
+ * `pitr_history *`.
+ */
+pitr_status pitr_history_parse(uint32_t timeline, const char *text, struct pitr_history **out);
+
+/**
+ * Reads and parses a history file; the timeline comes from the file name
+ * (`TTTTTTTT.history`, possibly compressed: `.gz`, `.zst`, `.lz4`, `.xz`,
+ * `.bz2`, decompressed by extension). `*out` receives a new handle.
+ *
+ * Errors: `PITR_STATUS_IO` (the last error names the file),
+ * `PITR_STATUS_PARSE` (a name that is not a history file name, or bad
+ * content; file and line in the last error), `PITR_STATUS_NULL_ARGUMENT`,
+ * `PITR_STATUS_INVALID_UTF8`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `path` must be a NUL-terminated string; `out` must point to a writable
+ * `pitr_history *`.
+ */
+pitr_status pitr_history_read(const char *path, struct pitr_history **out);
+
+/**
+ * As `pitr_history_read`, for a file of any name holding the history of
+ * `timeline`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * As `pitr_history_read`.
+ */
+pitr_status pitr_history_read_for(const char *path, uint32_t timeline, struct pitr_history **out);
+
+/**
+ * Frees a history handle. NULL is a no-op.
+ *
+ * Thread safety: any thread, once no other thread uses the handle.
+ *
+ * # Safety
+ * `h` must be NULL or a handle from this library not yet freed.
+ */
+void pitr_history_free(struct pitr_history *h);
+
+/**
+ * The timeline the history leads to (from the file name). 0 when `h` is
+ * NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `h` must be NULL or a live handle.
+ */
+uint32_t pitr_history_timeline(const struct pitr_history *h);
+
+/**
+ * The number of entries (lines with a switch point), oldest first. 0 when
+ * `h` is NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `h` must be NULL or a live handle.
+ */
+size_t pitr_history_entry_count(const struct pitr_history *h);
+
+/**
+ * `*out` = entry `index` (0 = the oldest). The entry's `reason` is borrowed
+ * from the handle.
+ *
+ * Errors: `PITR_STATUS_INVALID_ARGUMENT` (`index` >= the entry count),
+ * `PITR_STATUS_NULL_ARGUMENT`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `h` must be a live handle; `out` must point to a writable
+ * `pitr_history_entry_at`.
+ */
+pitr_status pitr_history_entry_at(const struct pitr_history *h,
+                                  size_t index,
+                                  struct pitr_history_entry *out);
+
+/**
+ * `*out` = the timeline this one was forked from (the last entry's parent).
+ * `PITR_STATUS_NO_VALUE` for a history without entries.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `h` must be a live handle; `out` must point to a writable `uint32_t`.
+ */
+pitr_status pitr_history_parent(const struct pitr_history *h, uint32_t *out);
+
+/**
+ * `*out` = the timeline holding `lsn` on the way to the history's timeline
+ * (the server's `tliOfPointInHistory`): the timeline whose range
+ * `[begin, end)` contains it.
+ *
+ * Errors: `PITR_STATUS_INVALID` when no timeline holds it (only possible in a
+ * history whose switch points go backwards; `pitr_last_error_lsn` gives the
+ * LSN), `PITR_STATUS_NULL_ARGUMENT`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `h` must be a live handle; `out` must point to a writable `uint32_t`.
+ */
+pitr_status pitr_history_timeline_of(const struct pitr_history *h, pitr_lsn lsn, uint32_t *out);
+
+/**
+ * Where `timeline` ended on the way to the history's timeline and which
+ * timeline followed it (the server's `tliSwitchPoint`): `*out_lsn` = the
+ * first LSN of the next timeline, `*out_next_timeline` (when not NULL) = that
+ * timeline.
+ *
+ * Errors: `PITR_STATUS_NO_VALUE` for the history's own timeline (it has not
+ * ended), `PITR_STATUS_INVALID_ARGUMENT` when `timeline` is not on the path
+ * ("requested timeline N is not in this server's history"),
+ * `PITR_STATUS_NULL_ARGUMENT`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `h` must be a live handle; `out_lsn` must point to a writable `pitr_lsn`;
+ * `out_next_timeline` must be NULL or point to a writable `uint32_t`.
+ */
+pitr_status pitr_history_switch_point(const struct pitr_history *h,
+                                      uint32_t timeline,
+                                      pitr_lsn *out_lsn,
+                                      uint32_t *out_next_timeline);
+
+/**
+ * True when `timeline` is the history's timeline or one of its ancestors
+ * (the server's `tliInHistory`). False when `h` is NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `h` must be NULL or a live handle.
+ */
+bool pitr_history_contains(const struct pitr_history *h, uint32_t timeline);
+
+/**
+ * Copies the ancestry, oldest first and ending with the history's own
+ * timeline (e.g. `1, 2, 3`), into `buf` (`len` elements). `*out_len` (when
+ * not NULL) receives the number of timelines, also when
+ * `PITR_STATUS_BUFFER_TOO_SMALL` is returned (then nothing is written), so
+ * the caller can retry; it is the entry count plus one. `buf` may be NULL
+ * when `len` is 0 (to ask for the size).
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `h` must be a live handle; `buf` must be NULL or point to `len` writable
+ * `uint32_t`; `out_len` must be NULL or point to a writable `size_t`.
+ */
+pitr_status pitr_history_ancestry(const struct pitr_history *h,
+                                  uint32_t *buf,
+                                  size_t len,
+                                  size_t *out_len);
+
+/**
+ * Checks what the server does not: switch points that go backwards or are
+ * `0/0`, a parent timeline 0. Returns `PITR_STATUS_OK` when there is no such
+ * error, else `PITR_STATUS_PARSE` with the first one (and its line) in the
+ * last error. Warnings (no entries, a history file for timeline 1) do not
+ * fail; `pitr_history_to_json` does not list them either.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `h` must be a live handle.
+ */
+pitr_status pitr_history_validate(const struct pitr_history *h);
+
+/**
+ * `*out` = the file text exactly as PostgreSQL writes it (entries separated
+ * by blank lines, the extra line end after time and LSN reasons).
+ * Library-allocated; free with `pitr_string_free`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `h` must be a live handle; `out` must point to a writable `char *`.
+ */
+pitr_status pitr_history_to_text(const struct pitr_history *h, char **out);
+
+/**
+ * `*out` = the history as JSON (pitr-core's serde form):
+ * `{"timeline":3,"entries":[{"parent":1,"switch_lsn":"0/5000220","reason":"...","line":1},...]}`.
+ * Library-allocated; free with `pitr_string_free`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `h` must be a live handle; `out` must point to a writable `char *`.
+ */
+pitr_status pitr_history_to_json(const struct pitr_history *h, char **out);
+
+/**
+ * Reads every `TTTTTTTT.history` file (plain or compressed) of `dir` (a WAL
+ * archive or `pg_wal`) and checks them against each other. Files that cannot
+ * be read or parsed do not make this fail: they are listed under `errors` in
+ * `pitr_history_set_to_json` and make `pitr_history_set_is_valid` false.
+ * `*out` receives a new handle, freed with `pitr_history_set_free`.
+ *
+ * Errors: `PITR_STATUS_IO` (the directory cannot be listed),
+ * `PITR_STATUS_NULL_ARGUMENT`, `PITR_STATUS_INVALID_UTF8`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `dir` must be a NUL-terminated string; `out` must point to a writable
+ * `pitr_history_set *`.
+ */
+pitr_status pitr_history_set_load_dir(const char *dir, struct pitr_history_set **out);
+
+/**
+ * Frees a history set handle. NULL is a no-op.
+ *
+ * Thread safety: any thread, once no other thread uses the handle.
+ *
+ * # Safety
+ * `s` must be NULL or a handle from this library not yet freed.
+ */
+void pitr_history_set_free(struct pitr_history_set *s);
+
+/**
+ * True when no file failed and the files agree (every history starts with
+ * its parent's). False when `s` is NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `s` must be NULL or a live handle.
+ */
+bool pitr_history_set_is_valid(const struct pitr_history_set *s);
+
+/**
+ * `findNewestTimeLine(start)`: probes `start + 1`, `start + 2`, ... and
+ * returns the last timeline that has a history file in the set (or `start`).
+ * 0 when `s` is NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `s` must be NULL or a live handle.
+ */
+uint32_t pitr_history_set_newest_from(const struct pitr_history_set *s, uint32_t start);
+
+/**
+ * `*out` = a new handle on the history leading to `timeline`: its file's,
+ * or an empty one for timeline 1. Free it with `pitr_history_free`.
+ * `PITR_STATUS_NO_VALUE` when a later timeline has no (valid) history file
+ * in the set.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `s` must be a live handle; `out` must point to a writable `pitr_history *`.
+ */
+pitr_status pitr_history_set_history(const struct pitr_history_set *s,
+                                     uint32_t timeline,
+                                     struct pitr_history **out);
+
+/**
+ * `*out` = the set as JSON (pitr-core's serde form): `histories` (by
+ * timeline, each as `pitr_history_to_json`), `files` (by timeline),
+ * `errors` (messages) and `issues` (`severity`, `timeline`, `line`,
+ * `message`). Library-allocated; free with `pitr_string_free`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `s` must be a live handle; `out` must point to a writable `char *`.
+ */
+pitr_status pitr_history_set_to_json(const struct pitr_history_set *s, char **out);
+
+/**
+ * Parses a `backup_label` or a backup history file (recognised by line 2:
+ * `STOP WAL LOCATION` in a backup history file) like the server's
+ * `read_backup_label`. Unknown lines are kept; problems the server accepts
+ * are warnings (see `pitr_backup_label_check`). `*out` receives a new
+ * handle, freed with `pitr_backup_label_free`.
+ *
+ * Errors: `PITR_STATUS_PARSE` (line 1 is not `START WAL LOCATION: X/X (file
+ * NAME)`, the checkpoint line is missing or bad, CRLF line ends...: the
+ * server's `invalid data in file "backup_label"`; the last error has the
+ * line), `PITR_STATUS_NULL_ARGUMENT`, `PITR_STATUS_INVALID_UTF8`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `text` must be a NUL-terminated string; `out` must point to a writable
+ * `pitr_backup_label *`.
+ */
+pitr_status pitr_backup_label_parse(const char *text, struct pitr_backup_label **out);
+
+/**
+ * Reads and parses a file: `backup_label` (and `backup_label.old`) as a
+ * backup label, names containing `.backup` as backup history files, any
+ * other name by content. Compressed files are decompressed by extension.
+ *
+ * Errors: `PITR_STATUS_IO`, `PITR_STATUS_PARSE` (the last error names the
+ * file and line), `PITR_STATUS_NULL_ARGUMENT`, `PITR_STATUS_INVALID_UTF8`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `path` must be a NUL-terminated string; `out` must point to a writable
+ * `pitr_backup_label *`.
+ */
+pitr_status pitr_backup_label_read(const char *path, struct pitr_backup_label **out);
+
+/**
+ * Frees a label handle. NULL is a no-op.
+ *
+ * Thread safety: any thread, once no other thread uses the handle.
+ *
+ * # Safety
+ * `l` must be NULL or a handle from this library not yet freed.
+ */
+void pitr_backup_label_free(struct pitr_backup_label *l);
+
+/**
+ * Which file it is. `PITR_LABEL_KIND_UNKNOWN` when `l` is NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `l` must be NULL or a live handle.
+ */
+pitr_label_kind pitr_backup_label_kind(const struct pitr_backup_label *l);
+
+/**
+ * `START WAL LOCATION`: the redo point where replay begins. 0 when `l` is
+ * NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `l` must be NULL or a live handle.
+ */
+pitr_lsn pitr_backup_label_start_lsn(const struct pitr_backup_label *l);
+
+/**
+ * `CHECKPOINT LOCATION`: the checkpoint record recovery starts from. 0 when
+ * `l` is NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `l` must be NULL or a live handle.
+ */
+pitr_lsn pitr_backup_label_checkpoint(const struct pitr_backup_label *l);
+
+/**
+ * The timeline the backup starts on, as the server takes it: from the file
+ * name in line 1. 0 when `l` is NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `l` must be NULL or a live handle.
+ */
+uint32_t pitr_backup_label_timeline(const struct pitr_backup_label *l);
+
+/**
+ * Writes the WAL file named in line 1 (`START WAL LOCATION: ... (file
+ * NAME)`) into `buf` (`PITR_WAL_NAME_BUFSIZE` bytes always suffice; buffer
+ * handling as `pitr_lsn_format`).
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `l` must be a live handle; `buf` must point to `len` writable bytes;
+ * `out_len` must be NULL or point to a writable `size_t`.
+ */
+pitr_status pitr_backup_label_start_file(const struct pitr_backup_label *l,
+                                         char *buf,
+                                         size_t len,
+                                         size_t *out_len);
+
+/**
+ * `*out` = `STOP WAL LOCATION` (backup history files). `PITR_STATUS_NO_VALUE`
+ * for a `backup_label`, which has none.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `l` must be a live handle; `out` must point to a writable `pitr_lsn`.
+ */
+pitr_status pitr_backup_label_stop_lsn(const struct pitr_backup_label *l, pitr_lsn *out);
+
+/**
+ * `*out` = `START TIMELINE`. `PITR_STATUS_NO_VALUE` when the line is missing
+ * or not a number (`pitr_backup_label_timeline` is what the server uses).
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `l` must be a live handle; `out` must point to a writable `uint32_t`.
+ */
+pitr_status pitr_backup_label_start_timeline(const struct pitr_backup_label *l, uint32_t *out);
+
+/**
+ * `*out` = `STOP TIMELINE` (backup history files). `PITR_STATUS_NO_VALUE`
+ * when the label has none.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `l` must be a live handle; `out` must point to a writable `uint32_t`.
+ */
+pitr_status pitr_backup_label_stop_timeline(const struct pitr_backup_label *l, uint32_t *out);
+
+/**
+ * `BACKUP METHOD` as written (`streamed`, `pg_start_backup`, `pg_rewind`,
+ * or anything else), or NULL when the line is missing or `l` is NULL.
+ * Borrowed: valid until the handle is freed.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `l` must be NULL or a live handle.
+ */
+const char *pitr_backup_label_method(const struct pitr_backup_label *l);
+
+/**
+ * `BACKUP FROM` as written (`primary`, `master` on 13, `standby`), or NULL.
+ * Borrowed: valid until the handle is freed.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `l` must be NULL or a live handle.
+ */
+const char *pitr_backup_label_from(const struct pitr_backup_label *l);
+
+/**
+ * `LABEL` verbatim, or NULL. Borrowed: valid until the handle is freed.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `l` must be NULL or a live handle.
+ */
+const char *pitr_backup_label_label(const struct pitr_backup_label *l);
+
+/**
+ * `START TIME` as written (`2026-11-24 00:57:28 UTC`, in the server's
+ * `log_timezone`), or NULL. Borrowed: valid until the handle is freed.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `l` must be NULL or a live handle.
+ */
+const char *pitr_backup_label_start_time(const struct pitr_backup_label *l);
+
+/**
+ * `STOP TIME` as written (backup history files), or NULL. Borrowed: valid
+ * until the handle is freed.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `l` must be NULL or a live handle.
+ */
+const char *pitr_backup_label_stop_time(const struct pitr_backup_label *l);
+
+/**
+ * `*out` = `START TIME` as microseconds since 1970-01-01 00:00:00 UTC, when
+ * its zone fixes the instant (`UTC`, `GMT`, numeric offsets such as `+03`).
+ * `PITR_STATUS_NO_VALUE` when the line is missing or its zone is an
+ * abbreviation pitr does not guess (`CET`, `IST`): use
+ * `pitr_backup_label_start_time` for the text.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `l` must be a live handle; `out` must point to a writable `int64_t`.
+ */
+pitr_status pitr_backup_label_start_timestamp(const struct pitr_backup_label *l, int64_t *out);
+
+/**
+ * As `pitr_backup_label_start_timestamp`, for `STOP TIME`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `l` must be a live handle; `out` must point to a writable `int64_t`.
+ */
+pitr_status pitr_backup_label_stop_timestamp(const struct pitr_backup_label *l, int64_t *out);
+
+/**
+ * Checks the label for a cluster with WAL segments of `seg_size` bytes:
+ * `*out_valid` = true when nothing makes the server refuse it (a `START
+ * TIMELINE` that differs from line 1's file name, the label of an
+ * incremental backup); when `out_issues_json` is not NULL, it receives every
+ * issue, errors and warnings, as a JSON array of `{"severity": "error" |
+ * "warning", "line": N | null, "message": "..."}` (library-allocated, free
+ * with `pitr_string_free`).
+ *
+ * Errors: `PITR_STATUS_INVALID_ARGUMENT` (segment size),
+ * `PITR_STATUS_NULL_ARGUMENT`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `l` must be a live handle; `out_valid` must point to a writable `bool`;
+ * `out_issues_json` must be NULL or point to a writable `char *`.
+ */
+pitr_status pitr_backup_label_check(const struct pitr_backup_label *l,
+                                    uint32_t seg_size,
+                                    bool *out_valid,
+                                    char **out_issues_json);
+
+/**
+ * `*out` = the canonical text of the file, as PostgreSQL writes it (known
+ * lines in order, unknown lines at the end). Library-allocated; free with
+ * `pitr_string_free`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `l` must be a live handle; `out` must point to a writable `char *`.
+ */
+pitr_status pitr_backup_label_to_text(const struct pitr_backup_label *l, char **out);
+
+/**
+ * `*out` = the label as JSON (pitr-core's serde form, as `pitr label
+ * --json`): `kind`, `start` and `stop` (`{"lsn","file"}`), `checkpoint`,
+ * `method`, `from`, `start_time` and `stop_time` (`{"text","local","zone",
+ * "timestamp"}`), `label`, `start_timeline`, `stop_timeline`,
+ * `incremental_from_lsn`, `incremental_from_tli`, `unknown_lines`, `issues`;
+ * missing values are `null`. Library-allocated; free with
+ * `pitr_string_free`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `l` must be a live handle; `out` must point to a writable `char *`.
+ */
+pitr_status pitr_backup_label_to_json(const struct pitr_backup_label *l, char **out);
+
+/**
+ * Checks whether a server is ready for point-in-time recovery and whether
+ * its archiving works now (`pitr check`): settings, `pg_stat_archiver`,
+ * archive lag and, when `archive_dir` is not NULL, a cross-check of that WAL
+ * archive directory (flat, as `cp %p DIR/%f` fills it). `*out_json`
+ * receives the report, the JSON document of `pitr check --json`
+ * (`docs/live.md`: `healthy`, `server`, `settings`, `archiver`, `lag`,
+ * `archive`, `problems` with stable `code`s and fixes); library-allocated,
+ * free with `pitr_string_free`. `*out_healthy` (when not NULL) = no problem
+ * of severity warning or error. Problems found are not an error status.
+ *
+ * Errors: `PITR_STATUS_CONNECT` (invalid connection string, server not
+ * reachable, authentication), `PITR_STATUS_SERVER` (a query failed),
+ * `PITR_STATUS_UNSUPPORTED` (a major other than 13 to 18),
+ * `PITR_STATUS_NULL_ARGUMENT`, `PITR_STATUS_INVALID_UTF8`.
+ *
+ * Thread safety: any thread; blocks while talking to the server.
+ *
+ * # Safety
+ * `dsn` must be a NUL-terminated string; `archive_dir` NULL or one;
+ * `out_healthy` NULL or pointing to a writable `bool`; `out_json` must point
+ * to a writable `char *`.
+ */
+pitr_status pitr_check(const char *dsn,
+                       const char *archive_dir,
+                       bool *out_healthy,
+                       char **out_json);
+
+/**
+ * Records a mark on a primary before a risky change (`pitr mark`): the
+ * server's time, WAL position, insert position, timeline and WAL file. With
+ * `name` (not NULL, at most 63 bytes) a restore point of that name is
+ * created; with `switch_wal` the server switches to a new WAL segment after
+ * the mark (so that it is archived now; this function does not wait for the
+ * archive). When `log_path` is not NULL the mark is appended to that mark
+ * log (JSON lines, created if missing, fsynced). `*out_json` receives the
+ * mark as JSON, the same object as its line in the log (`format`, `name`,
+ * `time`, `lsn`, `insert_lsn`, `timeline`, `wal_file`, `wal_segment_size`,
+ * `system_id`, `server_version`, `restore_point_lsn`, `switch_lsn`);
+ * library-allocated, free with `pitr_string_free`.
+ *
+ * Errors: `PITR_STATUS_INVALID` (an empty or too long name, a server in
+ * recovery), `PITR_STATUS_IO` (the log cannot be written; the mark was
+ * taken), `PITR_STATUS_CONNECT`, `PITR_STATUS_SERVER` (e.g. not allowed to
+ * create restore points), `PITR_STATUS_UNSUPPORTED`,
+ * `PITR_STATUS_NULL_ARGUMENT`, `PITR_STATUS_INVALID_UTF8`.
+ *
+ * Thread safety: any thread; blocks while talking to the server. Appending
+ * to the same log from several threads or processes at once is safe (one
+ * `O_APPEND` write per mark).
+ *
+ * # Safety
+ * `dsn` must be a NUL-terminated string; `name` and `log_path` NULL or one;
+ * `out_json` must point to a writable `char *`.
+ */
+pitr_status pitr_mark(const char *dsn,
+                      const char *name,
+                      bool switch_wal,
+                      const char *log_path,
+                      char **out_json);
+
+/**
+ * `*out_json` = every mark of the mark log at `path`, as a JSON array of the
+ * log's objects (see `pitr_mark`), in log order. Library-allocated; free
+ * with `pitr_string_free`.
+ *
+ * Errors: `PITR_STATUS_IO`, `PITR_STATUS_PARSE` (a line that is not a valid
+ * mark; the last error has the file and line), `PITR_STATUS_NULL_ARGUMENT`,
+ * `PITR_STATUS_INVALID_UTF8`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `path` must be a NUL-terminated string; `out_json` must point to a
+ * writable `char *`.
+ */
+pitr_status pitr_marks_read(const char *path, char **out_json);
+
+/**
+ * `*out_json` = the recovery target of the mark named `name` in the mark log
+ * at `path` (the last mark of that name), as `pitr plan --mark` uses it: its
+ * restore point (`{"type":"restore_point","name":...,"end_lsn":...}`) when
+ * the name is unique among the log's restore points, else the equivalent LSN
+ * target (`{"type":"lsn","lsn":...,"inclusive":false}`); plus `timeline`,
+ * `time`, `system_id` and `why`. Library-allocated; free with
+ * `pitr_string_free`.
+ *
+ * Errors: `PITR_STATUS_INVALID` (no mark of that name; the message lists the
+ * names), `PITR_STATUS_IO`, `PITR_STATUS_PARSE`, `PITR_STATUS_NULL_ARGUMENT`,
+ * `PITR_STATUS_INVALID_UTF8`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `path` and `name` must be NUL-terminated strings; `out_json` must point to
+ * a writable `char *`.
+ */
+pitr_status pitr_mark_target(const char *path, const char *name, char **out_json);
+
+/**
+ * `*out_json` = where replay is on a server (`pitr replay status --json`):
+ * `in_recovery`, `pause_state` (`not_paused`, `pause_requested`, `paused`,
+ * or null when not in recovery), `replay_lsn`, `receive_lsn`,
+ * `last_xact_replay_time`, `server_time`, `timeline`. Library-allocated;
+ * free with `pitr_string_free`.
+ *
+ * Errors: `PITR_STATUS_CONNECT`, `PITR_STATUS_SERVER`,
+ * `PITR_STATUS_UNSUPPORTED`, `PITR_STATUS_NULL_ARGUMENT`,
+ * `PITR_STATUS_INVALID_UTF8`.
+ *
+ * Thread safety: any thread; blocks while talking to the server.
+ *
+ * # Safety
+ * `dsn` must be a NUL-terminated string; `out_json` must point to a writable
+ * `char *`.
+ */
+pitr_status pitr_replay_status(const char *dsn, char **out_json);
+
+/**
+ * Resumes replay (`pg_wal_replay_resume()`) and waits up to `timeout_ms`
+ * milliseconds until the server has left recovery (it was paused at its
+ * recovery target: resuming promotes it) or replays again.
+ * `*out_json` = `pitr replay resume --json`: `before` and `after` (as
+ * `pitr_replay_status`), `outcome` (`promoted` with `timeline`, `replaying`
+ * with `replay_lsn`, `resumed`, `still_paused`) and `waited_ms`.
+ * Library-allocated; free with `pitr_string_free`.
+ *
+ * Errors: `PITR_STATUS_INVALID` (the server is not in recovery),
+ * `PITR_STATUS_CONNECT`, `PITR_STATUS_SERVER`, `PITR_STATUS_UNSUPPORTED`,
+ * `PITR_STATUS_NULL_ARGUMENT`, `PITR_STATUS_INVALID_UTF8`.
+ *
+ * Thread safety: any thread; blocks while talking to the server and waiting.
+ *
+ * # Safety
+ * `dsn` must be a NUL-terminated string; `out_json` must point to a writable
+ * `char *`.
+ */
+pitr_status pitr_replay_resume(const char *dsn, uint32_t timeout_ms, char **out_json);
 
 /**
  * Parses an LSN: `X/Y`, 1 to 8 hex digits on each side, either case, nothing
@@ -580,6 +2189,120 @@ pitr_status pitr_wal_seg_size_segment_start(uint32_t seg_size, uint64_t segno, p
 pitr_status pitr_wal_seg_size_segment_end(uint32_t seg_size, uint64_t segno, pitr_lsn *out);
 
 /**
+ * Parses a `recovery_target_time` the way the server does at startup
+ * (`timestamptz_in` with its `TimeZone` and `DateStyle`) and writes it
+ * normalised as pitr writes it into a configuration file: UTC with an
+ * explicit offset, `YYYY-MM-DD HH:MM:SS+00`, with `.ffffff` microseconds
+ * when not zero (e.g. `2026-11-24 05:57:57.500000+00`), which every major
+ * reads the same whatever its settings. Buffer handling as
+ * `pitr_lsn_format` (`PITR_TARGET_TIME_BUFSIZE` bytes always suffice).
+ *
+ * `timezone` is the server's `TimeZone`, used for a text without a zone
+ * (NULL: `UTC`); `datestyle` its `DateStyle`, for the order of numeric dates
+ * such as `11/24/2026` (NULL: `ISO, MDY`). `*out_unix_micros` (when not
+ * NULL) receives the instant as microseconds since 1970-01-01 00:00:00 UTC;
+ * `*out_had_zone` (when not NULL) whether the text named its own zone.
+ *
+ * Errors: `PITR_STATUS_PARSE` (what the server rejects: `now`, `today`,
+ * `epoch`, zone abbreviations such as `Z` or `PST`, impossible dates...),
+ * `PITR_STATUS_INVALID_ARGUMENT` (`timezone` is not a time zone name),
+ * `PITR_STATUS_BUFFER_TOO_SMALL`, `PITR_STATUS_NULL_ARGUMENT`,
+ * `PITR_STATUS_INVALID_UTF8`. On failure nothing is written but the
+ * buffer's empty string.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `text` must be a NUL-terminated string, `timezone` and `datestyle` NULL or
+ * one; `out_unix_micros` NULL or pointing to a writable `int64_t`;
+ * `out_had_zone` NULL or pointing to a writable `bool`; `buf` must point to
+ * `len` writable bytes; `out_len` NULL or pointing to a writable `size_t`.
+ */
+pitr_status pitr_target_time_parse(const char *text,
+                                   const char *timezone,
+                                   const char *datestyle,
+                                   int64_t *out_unix_micros,
+                                   bool *out_had_zone,
+                                   char *buf,
+                                   size_t len,
+                                   size_t *out_len);
+
+/**
+ * Parses a `recovery_target_xid` strictly: a plain decimal number from 3 to
+ * 4294967295. (The server reads junk such as `abc` as 0 and truncates
+ * numbers past 32 bits; pitr refuses both, and a leading zero, which the
+ * server reads as octal.)
+ *
+ * Errors: `PITR_STATUS_PARSE`, `PITR_STATUS_NULL_ARGUMENT`,
+ * `PITR_STATUS_INVALID_UTF8`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `text` must be a NUL-terminated string; `out` must point to a writable
+ * `uint32_t`.
+ */
+pitr_status pitr_target_xid_parse(const char *text, uint32_t *out);
+
+/**
+ * Checks a `recovery_target_name` (a restore point name): not empty, at most
+ * 63 bytes, no newline.
+ *
+ * Errors: `PITR_STATUS_PARSE`, `PITR_STATUS_NULL_ARGUMENT`,
+ * `PITR_STATUS_INVALID_UTF8`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `text` must be a NUL-terminated string.
+ */
+pitr_status pitr_target_name_check(const char *text);
+
+/**
+ * Parses a `recovery_target_timeline`: `current`, `latest` (lower case, as
+ * the server compares) or a decimal timeline >= 1. `*out_kind` = its form;
+ * `*out_timeline` (when not NULL) = the number for
+ * `PITR_TIMELINE_TARGET_NUMBERED`, else 0.
+ *
+ * Errors: `PITR_STATUS_PARSE` (`Latest`, `0`, `0x2`...: the server would read
+ * them as timeline 0), `PITR_STATUS_NULL_ARGUMENT`, `PITR_STATUS_INVALID_UTF8`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `text` must be a NUL-terminated string; `out_kind` must point to a
+ * writable `pitr_timeline_target`; `out_timeline` NULL or pointing to a
+ * writable `uint32_t`.
+ */
+pitr_status pitr_target_timeline_parse(const char *text,
+                                       pitr_timeline_target *out_kind,
+                                       uint32_t *out_timeline);
+
+/**
+ * Parses a `recovery_target_action`: `pause`, `promote` or `shutdown`
+ * (case-insensitive, like the server).
+ *
+ * Errors: `PITR_STATUS_PARSE` (the server's message with the available
+ * values), `PITR_STATUS_NULL_ARGUMENT`, `PITR_STATUS_INVALID_UTF8`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `text` must be a NUL-terminated string; `out` must point to a writable
+ * `pitr_target_action`.
+ */
+pitr_status pitr_target_action_parse(const char *text, pitr_target_action *out);
+
+/**
+ * The setting value of a target action (`"pause"`, `"promote"`,
+ * `"shutdown"`), or NULL for a number that is not a `pitr_target_action`.
+ * Static; do not free.
+ *
+ * Thread safety: any thread.
+ */
+const char *pitr_target_action_name(uint32_t action);
+
+/**
  * The library version, e.g. `"0.1.0"`. Static; do not free.
  *
  * Thread safety: any thread.
@@ -656,6 +2379,327 @@ pitr_status pitr_pg_major_from_catalog_version(uint32_t catversion, uint32_t *ou
  * Thread safety: any thread.
  */
 bool pitr_pg_major_is_supported(uint32_t major);
+
+/**
+ * Opens the WAL of `path`: a directory (a WAL archive or `pg_wal`: every
+ * segment in it, compressed or not; for each segment number the highest
+ * timeline) or one segment file. Reading starts at the first record at or
+ * after `start` (0: the first record of the lowest segment) and stops
+ * before the first record at or after `end` (0: the end of the WAL).
+ * `*out` receives a new reader, freed with `pitr_wal_reader_free`.
+ *
+ * Errors: `PITR_STATUS_IO`, `PITR_STATUS_CORRUPT_WAL` (not WAL, no
+ * segments, the start is not found...), `PITR_STATUS_UNSUPPORTED`
+ * (PostgreSQL 12 or older, big-endian), with the file and LSN in the last
+ * error; `PITR_STATUS_NULL_ARGUMENT`, `PITR_STATUS_INVALID_UTF8`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `path` must be a NUL-terminated string; `out` must point to a writable
+ * `pitr_wal_reader *`.
+ */
+pitr_status pitr_wal_reader_open(const char *path,
+                                 pitr_lsn start,
+                                 pitr_lsn end,
+                                 struct pitr_wal_reader **out);
+
+/**
+ * Frees a reader. NULL is a no-op.
+ *
+ * Thread safety: any thread, once no other thread uses the reader.
+ *
+ * # Safety
+ * `r` must be NULL or a reader from this library not yet freed.
+ */
+void pitr_wal_reader_free(struct pitr_wal_reader *r);
+
+/**
+ * Reads the next record: `*out_has_record` = true and the
+ * `pitr_wal_reader_record_*` getters describe it, or false at the end of
+ * the WAL (a clean end: zeroed space, a missing next segment, the `end`
+ * LSN...; `pitr_wal_reader_end_to_json` says which).
+ *
+ * Errors: `PITR_STATUS_CORRUPT_WAL` (bad CRC, bad `xl_prev`, a missing
+ * continuation, a segment of another cluster...; `pitr_last_error_file` and
+ * `pitr_last_error_lsn` say where), `PITR_STATUS_IO`,
+ * `PITR_STATUS_NULL_ARGUMENT`. After an error there is no current record.
+ *
+ * Thread safety: one thread at a time per reader.
+ *
+ * # Safety
+ * `r` must be a live reader not used by another thread; `out_has_record`
+ * must point to a writable `bool`.
+ */
+pitr_status pitr_wal_reader_next(struct pitr_wal_reader *r, bool *out_has_record);
+
+/**
+ * `*out` = the number of records read so far.
+ *
+ * Thread safety: one thread at a time per reader.
+ *
+ * # Safety
+ * `r` must be NULL or a live reader.
+ */
+uint64_t pitr_wal_reader_records_read(const struct pitr_wal_reader *r);
+
+/**
+ * The PostgreSQL major of the stream (from the first segment's long page
+ * header). 0 when `r` is NULL.
+ *
+ * Thread safety: one thread at a time per reader.
+ *
+ * # Safety
+ * `r` must be NULL or a live reader.
+ */
+uint32_t pitr_wal_reader_major(const struct pitr_wal_reader *r);
+
+/**
+ * The system identifier of the stream. 0 when `r` is NULL.
+ *
+ * Thread safety: one thread at a time per reader.
+ *
+ * # Safety
+ * `r` must be NULL or a live reader.
+ */
+uint64_t pitr_wal_reader_system_identifier(const struct pitr_wal_reader *r);
+
+/**
+ * The WAL segment size of the stream, in bytes. 0 when `r` is NULL.
+ *
+ * Thread safety: one thread at a time per reader.
+ *
+ * # Safety
+ * `r` must be NULL or a live reader.
+ */
+uint32_t pitr_wal_reader_segment_size(const struct pitr_wal_reader *r);
+
+/**
+ * `*out` = where and why the stream ended, as JSON: `end_lsn` (the end of
+ * the last complete record: replay of these files stops there),
+ * `position`, `file`, `reason` (`zero_length`, `zero_page`, `stale_page`,
+ * `stale_segment`, `next_segment_absent`, `end_of_file`, `end_requested`...)
+ * and its fields, `incomplete_record`. Library-allocated; free with
+ * `pitr_string_free`. `PITR_STATUS_NO_VALUE` before the end is reached.
+ *
+ * Thread safety: one thread at a time per reader.
+ *
+ * # Safety
+ * `r` must be a live reader; `out` must point to a writable `char *`.
+ */
+pitr_status pitr_wal_reader_end_to_json(const struct pitr_wal_reader *r, char **out);
+
+/**
+ * The current record's LSN (where it starts). 0 when there is no current
+ * record (before the first `pitr_wal_reader_next`, at the end, after an
+ * error) or `r` is NULL; the same holds for every `pitr_wal_reader_record_*`
+ * getter.
+ *
+ * Thread safety: one thread at a time per reader.
+ *
+ * # Safety
+ * `r` must be NULL or a live reader.
+ */
+pitr_lsn pitr_wal_reader_record_lsn(const struct pitr_wal_reader *r);
+
+/**
+ * The current record's end (the LSN after it, MAXALIGNed: where the next
+ * record starts).
+ *
+ * Thread safety: one thread at a time per reader.
+ *
+ * # Safety
+ * `r` must be NULL or a live reader.
+ */
+pitr_lsn pitr_wal_reader_record_end_lsn(const struct pitr_wal_reader *r);
+
+/**
+ * The current record's `xl_prev`.
+ *
+ * Thread safety: one thread at a time per reader.
+ *
+ * # Safety
+ * `r` must be NULL or a live reader.
+ */
+pitr_lsn pitr_wal_reader_record_prev(const struct pitr_wal_reader *r);
+
+/**
+ * The current record's `xl_xid` (0 for records outside a transaction).
+ *
+ * Thread safety: one thread at a time per reader.
+ *
+ * # Safety
+ * `r` must be NULL or a live reader.
+ */
+uint32_t pitr_wal_reader_record_xid(const struct pitr_wal_reader *r);
+
+/**
+ * The current record's resource manager id (`xl_rmid`).
+ *
+ * Thread safety: one thread at a time per reader.
+ *
+ * # Safety
+ * `r` must be NULL or a live reader.
+ */
+uint8_t pitr_wal_reader_record_rmid(const struct pitr_wal_reader *r);
+
+/**
+ * The current record's `xl_info`.
+ *
+ * Thread safety: one thread at a time per reader.
+ *
+ * # Safety
+ * `r` must be NULL or a live reader.
+ */
+uint8_t pitr_wal_reader_record_info(const struct pitr_wal_reader *r);
+
+/**
+ * The current record's total length (`xl_tot_len`, pg_waldump's "tot").
+ *
+ * Thread safety: one thread at a time per reader.
+ *
+ * # Safety
+ * `r` must be NULL or a live reader.
+ */
+uint32_t pitr_wal_reader_record_total_length(const struct pitr_wal_reader *r);
+
+/**
+ * The current record's length without full-page images (pg_waldump's
+ * "rec").
+ *
+ * Thread safety: one thread at a time per reader.
+ *
+ * # Safety
+ * `r` must be NULL or a live reader.
+ */
+uint32_t pitr_wal_reader_record_length(const struct pitr_wal_reader *r);
+
+/**
+ * The bytes of full-page images in the current record.
+ *
+ * Thread safety: one thread at a time per reader.
+ *
+ * # Safety
+ * `r` must be NULL or a live reader.
+ */
+uint32_t pitr_wal_reader_record_fpi_length(const struct pitr_wal_reader *r);
+
+/**
+ * The timeline of the page the current record starts on.
+ *
+ * Thread safety: one thread at a time per reader.
+ *
+ * # Safety
+ * `r` must be NULL or a live reader.
+ */
+uint32_t pitr_wal_reader_record_timeline(const struct pitr_wal_reader *r);
+
+/**
+ * The current record's resource manager name as pg_waldump prints it
+ * (`"Heap"`, `"Transaction"`, `"XLOG"`...). Borrowed: valid until the next
+ * `pitr_wal_reader_next` or `pitr_wal_reader_free`. NULL without a current
+ * record.
+ *
+ * Thread safety: one thread at a time per reader.
+ *
+ * # Safety
+ * `r` must be NULL or a live reader.
+ */
+const char *pitr_wal_reader_record_rmgr_name(const struct pitr_wal_reader *r);
+
+/**
+ * The current record's type as pg_waldump prints it (`"COMMIT"`,
+ * `"INSERT+INIT"`, `"RESTORE_POINT"`...), or NULL when the resource manager
+ * does not know it (or without a current record). Borrowed as
+ * `pitr_wal_reader_record_rmgr_name`.
+ *
+ * Thread safety: one thread at a time per reader.
+ *
+ * # Safety
+ * `r` must be NULL or a live reader.
+ */
+const char *pitr_wal_reader_record_type_name(const struct pitr_wal_reader *r);
+
+/**
+ * The current record's description as pg_waldump's `desc:` prints it, block
+ * references included, for the records pitr decodes (transactions, XLOG
+ * records such as checkpoints, restore points and switches, storage,
+ * database and standby records): `"COMMIT 2026-11-24 00:57:58.019639 UTC"`,
+ * `"RESTORE_POINT before_change"`. For other records (heap, index...) it is
+ * the type name and the block references only (`"INSERT , blkref #0: rel
+ * 1663/5/16384 blk 5"`). Borrowed as `pitr_wal_reader_record_rmgr_name`.
+ *
+ * Thread safety: one thread at a time per reader.
+ *
+ * # Safety
+ * `r` must be NULL or a live reader.
+ */
+const char *pitr_wal_reader_record_description(const struct pitr_wal_reader *r);
+
+/**
+ * The segment file the current record starts in. Borrowed as
+ * `pitr_wal_reader_record_rmgr_name`.
+ *
+ * Thread safety: one thread at a time per reader.
+ *
+ * # Safety
+ * `r` must be NULL or a live reader.
+ */
+const char *pitr_wal_reader_record_file(const struct pitr_wal_reader *r);
+
+/**
+ * For a transaction's end (commit, abort, commit prepared, abort prepared):
+ * `*out_kind` (when not NULL) = `"commit"`, `"abort"`, `"commit_prepared"`
+ * or `"abort_prepared"` (static strings) and `*out_unix_micros` (when not
+ * NULL) = its timestamp (`xact_time`, what `recovery_target_time` compares
+ * with) in microseconds since 1970-01-01 00:00:00 UTC.
+ *
+ * Errors: `PITR_STATUS_NO_VALUE` for other records (and without a current
+ * record), `PITR_STATUS_NULL_ARGUMENT`.
+ *
+ * Thread safety: one thread at a time per reader.
+ *
+ * # Safety
+ * `r` must be a live reader; `out_kind` NULL or pointing to a writable
+ * `const char *`; `out_unix_micros` NULL or pointing to a writable `int64_t`.
+ */
+pitr_status pitr_wal_reader_record_xact(const struct pitr_wal_reader *r,
+                                        const char **out_kind,
+                                        int64_t *out_unix_micros);
+
+/**
+ * The name of the current record's restore point
+ * (`pg_create_restore_point`), or NULL for other records. Borrowed as
+ * `pitr_wal_reader_record_rmgr_name`.
+ *
+ * Thread safety: one thread at a time per reader.
+ *
+ * # Safety
+ * `r` must be NULL or a live reader.
+ */
+const char *pitr_wal_reader_record_restore_point(const struct pitr_wal_reader *r);
+
+/**
+ * Reads the WAL of `path` (as `pitr_wal_reader_open`, from `start` to `end`)
+ * and returns its statistics as JSON, like `pg_waldump --stats` (with
+ * `per_record`, `--stats=record`): `{"start", "end", "count", "rows":
+ * [{"name", "count", "rec_len", "fpi_len", "tot_len"}]}`, one row per
+ * resource manager (or record type). Library-allocated; free with
+ * `pitr_string_free`.
+ *
+ * Errors: as `pitr_wal_reader_open` and `pitr_wal_reader_next`.
+ *
+ * Thread safety: any thread; blocks while reading.
+ *
+ * # Safety
+ * `path` must be a NUL-terminated string; `out` must point to a writable
+ * `char *`.
+ */
+pitr_status pitr_wal_stats(const char *path,
+                           pitr_lsn start,
+                           pitr_lsn end,
+                           bool per_record,
+                           char **out);
 
 /**
  * Writes the name of segment `segno` on `timeline` for segments of

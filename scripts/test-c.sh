@@ -4,11 +4,14 @@
 #      and compiles everything through its pkg-config file (pitr.pc);
 #   2. checks that every function declared in the header is called by tests/c;
 #   3. checks that the header compiles on its own as C11 and (if g++ is there) C++;
-#   4. builds tests/c with gcc -Wall -Wextra -Werror against the shared library
+#   4. starts throwaway PostgreSQL 15 servers with real data for the tests
+#      (tests/c/pg-fixtures.sh: a primary with a WAL archive, a pg_basebackup,
+#      a restore promoted to timeline 2, a restore paused at its target);
+#   5. builds tests/c with gcc -Wall -Wextra -Werror against the shared library
 #      and runs them under valgrind (leaks and errors fail the run), then once
-#      more linked statically;
-#   5. builds the C example (examples/c) both ways and checks its output;
-#   6. if the cbindgen binary is installed, checks that it reproduces the
+#      more linked statically (against a fresh paused restore);
+#   6. builds the C examples (examples/c) both ways and checks their output;
+#   7. if the cbindgen binary is installed, checks that it reproduces the
 #      committed header byte for byte (the pitr-ffi `header` test always checks
 #      the same with cbindgen's library).
 # Prints "N passed, N failed" (the C test runner's line) and exits non-zero on failure.
@@ -48,34 +51,50 @@ if command -v g++ >/dev/null 2>&1; then
 fi
 echo "ok"
 
+echo "-- PostgreSQL 15 servers for the tests"
+# shellcheck source=tests/c/pg-fixtures.sh
+source tests/c/pg-fixtures.sh
+trap pg_fixtures_teardown EXIT
+pg_fixtures_setup
+pg_fixtures_paused
+echo "ok"
+
 echo "-- C tests, shared library, under valgrind"
 "$cc" "${cflags[@]}" -pthread -DPITR_EXPECTED_VERSION="\"$version\"" -Itests/c \
-  -o "$out/test_pitr" tests/c/test_pitr.c $(pkg-config --libs pitr)
+  -o "$out/test_pitr" tests/c/*.c $(pkg-config --libs pitr)
 # The binary must resolve libpitr through its SONAME, from the installed prefix.
 readelf -d "$out/test_pitr" | grep -q 'NEEDED.*libpitr\.so\.[0-9]'
+# tests/c/valgrind.supp lists the (bounded, process-lifetime) allocations that
+# are not leaks.
 LD_LIBRARY_PATH="$libdir" valgrind -q --leak-check=full --show-leak-kinds=definite,indirect,possible \
-  --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 "$out/test_pitr"
+  --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 --num-callers=50 \
+  --suppressions=tests/c/valgrind.supp "$out/test_pitr" \
+  | tee "$out/valgrind.log"
 
 echo "-- C tests, static library"
 "$cc" "${cflags[@]}" -pthread -DPITR_EXPECTED_VERSION="\"$version\"" -Itests/c \
-  -o "$out/test_pitr_static" tests/c/test_pitr.c "${static_libs[@]}"
+  -o "$out/test_pitr_static" tests/c/*.c "${static_libs[@]}"
 if readelf -d "$out/test_pitr_static" | grep -q 'NEEDED.*libpitr'; then
   echo "statically linked test still needs libpitr.so" >&2
   exit 1
 fi
+pg_fixtures_paused # the first run promoted it
 "$out/test_pitr_static" > "$out/static.log" || { cat "$out/static.log"; exit 1; }
 tail -n1 "$out/static.log"
 
-echo "-- C example (examples/c/walname.c)"
-"$cc" "${cflags[@]}" -o "$out/walname" examples/c/walname.c $(pkg-config --libs pitr)
-"$cc" "${cflags[@]}" -o "$out/walname_static" examples/c/walname.c "${static_libs[@]}"
-expect() { # expect EXIT_STATUS EXPECTED_STDOUT -- ARGS...
-  local want_rc=$1 want=$2; shift 3
-  for bin in "$out/walname" "$out/walname_static"; do
+echo "-- C examples (examples/c)"
+for example in walname recovery_facts; do
+  "$cc" "${cflags[@]}" -o "$out/$example" "examples/c/$example.c" $(pkg-config --libs pitr)
+  "$cc" "${cflags[@]}" -o "$out/${example}_static" "examples/c/$example.c" "${static_libs[@]}"
+done
+expect() { # expect EXAMPLE EXIT_STATUS EXPECTED_STDOUT -- ARGS...
+  local example=$1 want_rc=$2 want=$3; shift 4
+  for bin in "$out/$example" "$out/${example}_static"; do
     local got rc=0
-    got=$(LD_LIBRARY_PATH="$libdir" valgrind -q --leak-check=full --error-exitcode=99 "$bin" "$@" 2>"$out/example.err") || rc=$?
+    got=$(LD_LIBRARY_PATH="$libdir" valgrind -q --leak-check=full --error-exitcode=99 --num-callers=50 \
+      --suppressions=tests/c/valgrind.supp "$bin" "$@" 2>"$out/example.err") || rc=$?
     if [ "$rc" != "$want_rc" ] || [ "$got" != "$want" ]; then
-      echo "walname $* (${bin##*/}): exit $rc, output:" >&2
+      echo "$example $* (${bin##*/}): exit $rc, output:" >&2
       printf '%s\n' "$got" >&2
       cat "$out/example.err" >&2
       echo "expected exit $want_rc, output:" >&2
@@ -84,17 +103,66 @@ expect() { # expect EXIT_STATUS EXPECTED_STDOUT -- ARGS...
     fi
   done
 }
-expect 0 'lsn      0/16B3748 (pg_waldump: 0/016B3748)
+expect walname 0 'lsn      0/16B3748 (pg_waldump: 0/016B3748)
 segment  000000010000000000000001 (timeline 1, 16MB segments)
 offset   7026504 (0x6B3748)' -- 0/16B3748
-expect 0 'lsn      1/A3000028 (pg_waldump: 1/A3000028)
+expect walname 0 'lsn      1/A3000028 (pg_waldump: 1/A3000028)
 segment  000000020000000100000A30 (timeline 2, 1MB segments)
 offset   40 (0x28)' -- 1/A3000028 2 1MB
-expect 0 '{"kind":"segment","segment":"000000010000000000000002","compression":"gzip"}' -- 000000010000000000000002.gz
-expect 2 '' -- 0/XYZ
-expect 2 '' -- backup_label
-expect 2 '' -- 0/1 1 3MB
+expect walname 0 '{"kind":"segment","segment":"000000010000000000000002","compression":"gzip"}' -- 000000010000000000000002.gz
+expect walname 2 '' -- 0/XYZ
+expect walname 2 '' -- backup_label
+expect walname 2 '' -- 0/1 1 3MB
 grep -q "invalid LSN" "$out/example.err" || true
+
+# recovery_facts on a backup and an archive with timelines 1 -> 2 -> 3.
+ex="$out/example"
+mkdir -p "$ex/archive"
+printf '1\t0/5000220\tafter transaction 728\n' > "$ex/archive/00000002.history"
+printf '1\t0/5000220\tafter transaction 728\n\n2\t0/6000000\tno recovery target specified\n' \
+  > "$ex/archive/00000003.history"
+label() { # label START_LSN FILE CHECKPOINT
+  printf 'START WAL LOCATION: %s (file %s)\nCHECKPOINT LOCATION: %s\nBACKUP METHOD: streamed\nBACKUP FROM: primary\nSTART TIME: 2026-11-24 00:57:28 UTC\nLABEL: nightly\nSTART TIMELINE: 1\n' "$@"
+}
+label 0/2000028 000000010000000000000002 0/2000060 > "$ex/backup_label"
+label 0/6000028 000000010000000000000006 0/6000060 > "$ex/late_backup_label"
+header='# Do not edit this file manually!
+# It will be overwritten by the ALTER SYSTEM command.'
+expect recovery_facts 0 "backup     0/2000028 on timeline 1 (file 000000010000000000000002), checkpoint 0/2000060
+timeline   newest reachable from 1: 3 (1 -> 2 -> 3)
+           timeline 1 ends at 0/5000220 (then 2)
+           the backup lies on that history: usable
+target     2026-11-23 23:57:57+00
+postgresql.auto.conf:
+$header
+recovery_target_time = '2026-11-23 23:57:57+00'
+recovery_target_timeline = '3'" -- "$ex/backup_label" "$ex/archive" "2026-11-24 00:57:57" Europe/Berlin
+expect recovery_facts 1 "backup     0/6000028 on timeline 1 (file 000000010000000000000006), checkpoint 0/6000060
+timeline   newest reachable from 1: 3 (1 -> 2 -> 3)
+           timeline 1 ends at 0/5000220 (then 2)
+           the backup starts on timeline 1 after it ended there
+           recovery from this backup cannot follow that timeline
+postgresql.auto.conf:
+$header
+recovery_target_timeline = '3'" -- "$ex/late_backup_label" "$ex/archive"
+expect recovery_facts 2 '' -- "$ex/missing_label" "$ex/archive"
+grep -q "recovery_facts: backup_label: .*missing_label" "$out/example.err"
+expect recovery_facts 2 "backup     0/2000028 on timeline 1 (file 000000010000000000000002), checkpoint 0/2000060
+timeline   newest reachable from 1: 3 (1 -> 2 -> 3)
+           timeline 1 ends at 0/5000220 (then 2)
+           the backup lies on that history: usable" -- "$ex/backup_label" "$ex/archive" now
+grep -q "recovery_facts: target time: .*special values are not allowed" "$out/example.err"
+# ...and on the real base backup and archive of the test servers.
+start_file=$(sed -n 's/^START WAL LOCATION: .* (file \(.*\))$/\1/p' "$PITR_TEST_BACKUP_LABEL")
+checkpoint=$(sed -n 's/^CHECKPOINT LOCATION: //p' "$PITR_TEST_BACKUP_LABEL")
+switch=$(cut -f2 "$PITR_TEST_HISTORY")
+expect recovery_facts 0 "backup     $PITR_TEST_BACKUP_START on timeline 1 (file $start_file), checkpoint $checkpoint
+timeline   newest reachable from 1: 2 (1 -> 2)
+           timeline 1 ends at $switch (then 2)
+           the backup lies on that history: usable
+postgresql.auto.conf:
+$header
+recovery_target_timeline = '2'" -- "$PITR_TEST_BACKUP_LABEL" "$PITR_TEST_ARCHIVE"
 echo "ok"
 
 if command -v cbindgen >/dev/null 2>&1; then
@@ -105,4 +173,4 @@ if command -v cbindgen >/dev/null 2>&1; then
 fi
 
 # The closing line of the C test runner (shared-library run under valgrind).
-LD_LIBRARY_PATH="$libdir" "$out/test_pitr" | tail -n1
+tail -n1 "$out/valgrind.log"

@@ -92,10 +92,31 @@ fn show_and_verify_a_tar_backup() {
     assert_eq!(j["checksums_checked"], true);
     assert_eq!(j["wal"]["source"], format!("archive {}", c.archive_dir().display()));
     assert_eq!(j["wal"]["ranges"][0]["missing"], Value::Array(vec![]));
-    assert_eq!(j["wal"]["ranges"][0]["parsed"], Value::Null);
+    assert_eq!(j["wal"]["ranges"][0]["parsed"], true, "the WAL range is read record by record");
+    let o = pitr(&["--json", "backup", "verify", "-n", "--archive", p(c.archive_dir()), dir]);
+    assert_eq!(json(&o)["wal"]["ranges"][0]["parsed"], Value::Null);
+
+    // A flipped byte inside the range's first record: the names are all there,
+    // but reading the WAL fails at that record.
+    let needed = j["wal"]["ranges"][0]["segments"][0].as_str().unwrap().to_string();
+    let damaged = c.scratch_dir("damaged");
+    for f in c.archived_files() {
+        fs::copy(c.archive_dir().join(&f), damaged.join(&f)).unwrap();
+    }
+    let start = pitr_core::Lsn::parse(&b.start_lsn).unwrap();
+    let mut bytes = fs::read(damaged.join(&needed)).unwrap();
+    let off = (start.as_u64() % (1 << 20)) as usize + 30;
+    bytes[off] ^= 0xFF;
+    fs::write(damaged.join(&needed), bytes).unwrap();
+    let o = pitr(&["--json", "backup", "verify", "--archive", p(&damaged), dir]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let j = json(&o);
+    assert_eq!(j["wal"]["ranges"][0]["parsed"], false);
+    let msg = j["problems"][0]["message"].as_str().unwrap();
+    assert_eq!(j["problems"][0]["code"], "wal_parse_failed");
+    assert!(msg.contains("WAL parsing failed for timeline 1") && msg.contains(&b.start_lsn), "{msg}");
 
     // The archive without the first needed segment: exit 1, named.
-    let needed = j["wal"]["ranges"][0]["segments"][0].as_str().unwrap().to_string();
     let partial = c.scratch_dir("partial");
     for f in c.archived_files().iter().filter(|f| **f != needed) {
         fs::copy(c.archive_dir().join(f), partial.join(f)).unwrap();

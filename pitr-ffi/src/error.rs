@@ -57,6 +57,15 @@ pub enum pitr_status {
     /// A request that cannot be carried out as asked (bad combination of
     /// options, refusing to overwrite, a running server...).
     Invalid = 15,
+    /// A live server could not be reached: the connection string is invalid,
+    /// the host or socket does not answer, or the server refused the
+    /// connection (authentication, `pg_hba.conf`). The message names the
+    /// server.
+    Connect = 16,
+    /// A live server answered with an error, or with something pitr did not
+    /// expect (a query failed, a function is not allowed for this role). The
+    /// message names the server and what was being asked.
+    Server = 17,
     /// Any other error of the core library.
     Other = 98,
     /// A bug: the library panicked. The panic was caught at the boundary.
@@ -80,13 +89,15 @@ impl pitr_status {
             pitr_status::UnreachableTarget => c"PITR_STATUS_UNREACHABLE_TARGET",
             pitr_status::Unsupported => c"PITR_STATUS_UNSUPPORTED",
             pitr_status::Invalid => c"PITR_STATUS_INVALID",
+            pitr_status::Connect => c"PITR_STATUS_CONNECT",
+            pitr_status::Server => c"PITR_STATUS_SERVER",
             pitr_status::Other => c"PITR_STATUS_OTHER",
             pitr_status::Panic => c"PITR_STATUS_PANIC",
         }
     }
 
     /// All statuses (for `pitr_status_name` and tests).
-    pub(crate) const ALL: [pitr_status; 15] = [
+    pub(crate) const ALL: [pitr_status; 17] = [
         pitr_status::Ok,
         pitr_status::NullArgument,
         pitr_status::InvalidUtf8,
@@ -100,6 +111,8 @@ impl pitr_status {
         pitr_status::UnreachableTarget,
         pitr_status::Unsupported,
         pitr_status::Invalid,
+        pitr_status::Connect,
+        pitr_status::Server,
         pitr_status::Other,
         pitr_status::Panic,
     ];
@@ -152,7 +165,6 @@ impl FfiError {
 
     /// Sets the LSN the error is about.
     #[must_use]
-    #[allow(dead_code)] // used once the WAL reader's errors carry LSNs
     pub fn with_lsn(mut self, lsn: Lsn) -> FfiError {
         self.lsn = Some(lsn);
         self
@@ -191,12 +203,68 @@ impl From<pitr_core::Error> for FfiError {
         match e {
             pitr_core::Error::Parse(p) => p.into(),
             pitr_core::Error::Io(io) => io.into(),
-            // The WAL reader's error carries no file/LSN yet; once it does, set
-            // them here with `with_file` / `with_lsn`.
-            pitr_core::Error::Wal(w) => FfiError::new(pitr_status::CorruptWal, w.to_string()),
+            pitr_core::Error::Wal(w) => w.into(),
             pitr_core::Error::Invalid(msg) => FfiError::new(pitr_status::Invalid, msg),
             other => FfiError::new(pitr_status::Other, other.to_string()),
         }
+    }
+}
+
+impl From<pitr_core::wal::WalError> for FfiError {
+    fn from(e: pitr_core::wal::WalError) -> FfiError {
+        use pitr_core::wal::WalError;
+        let status = match &e {
+            WalError::Io { .. } => pitr_status::Io,
+            WalError::UnsupportedVersion { .. } | WalError::BigEndian { .. } => pitr_status::Unsupported,
+            WalError::Invalid(_) => pitr_status::Invalid,
+            // Damage, and refusals of a file (another cluster, a recycled segment...).
+            _ => pitr_status::CorruptWal,
+        };
+        let mut out = FfiError::new(status, e.to_string());
+        if let Some(f) = e.file() {
+            out = out.with_file(f);
+        }
+        if let Some(l) = e.lsn() {
+            out = out.with_lsn(l);
+        }
+        out
+    }
+}
+
+impl From<pitr_core::history::TimelineError> for FfiError {
+    fn from(e: pitr_core::history::TimelineError) -> FfiError {
+        use pitr_core::history::TimelineError;
+        match e {
+            // The timeline asked about is not on the history's path.
+            TimelineError::NotInHistory(_) => FfiError::invalid_argument(e.to_string()),
+            // A history whose switch points go backwards: no timeline holds the LSN.
+            TimelineError::NotContiguous(lsn) => {
+                FfiError::new(pitr_status::Invalid, e.to_string()).with_lsn(lsn)
+            }
+        }
+    }
+}
+
+impl From<pitr_core::live::LiveError> for FfiError {
+    fn from(e: pitr_core::live::LiveError) -> FfiError {
+        use pitr_core::live::LiveError;
+        let status = match &e {
+            LiveError::Io(_) | LiveError::Parse(_) => {
+                return match e {
+                    LiveError::Io(io) => io.into(),
+                    LiveError::Parse(p) => p.into(),
+                    other => FfiError::new(pitr_status::Other, other.to_string()),
+                };
+            }
+            LiveError::Dsn(_) | LiveError::Connect { .. } => pitr_status::Connect,
+            LiveError::Query { .. } => pitr_status::Server,
+            LiveError::Unsupported { .. } => pitr_status::Unsupported,
+            LiveError::NotInRecovery { .. } | LiveError::InRecovery { .. } | LiveError::Invalid(_) => {
+                pitr_status::Invalid
+            }
+            _ => pitr_status::Other,
+        };
+        FfiError::new(status, e.to_string())
     }
 }
 
@@ -491,8 +559,51 @@ mod tests {
         assert_eq!(e.file.as_deref(), Some("/a/b"));
         let e: FfiError = pitr_core::Error::Invalid("no".into()).into();
         assert_eq!(e.status, pitr_status::Invalid);
-        let e: FfiError = pitr_core::Error::Wal(pitr_core::wal::WalError("bad page".into())).into();
+        let crc = pitr_core::wal::WalError::BadCrc {
+            file: "/wal/000000010000000000000002".into(),
+            lsn: Lsn(0x2000028),
+            expected: 1,
+            found: 2,
+        };
+        let e: FfiError = pitr_core::Error::Wal(crc).into();
         assert_eq!(e.status, pitr_status::CorruptWal);
+        assert_eq!(e.file.as_deref(), Some("/wal/000000010000000000000002"));
+        assert_eq!(e.lsn, Some(Lsn(0x2000028)));
+        let e: FfiError = pitr_core::wal::WalError::Invalid("no".into()).into();
+        assert_eq!((e.status, e.lsn), (pitr_status::Invalid, None));
+    }
+
+    #[test]
+    fn history_and_live_errors_map_to_statuses() {
+        use pitr_core::history::TimelineError;
+        use pitr_core::live::LiveError;
+        let e: FfiError = TimelineError::NotInHistory(4).into();
+        assert_eq!(e.status, pitr_status::InvalidArgument);
+        let e: FfiError = TimelineError::NotContiguous(Lsn(0x28)).into();
+        assert_eq!((e.status, e.lsn), (pitr_status::Invalid, Some(Lsn(0x28))));
+        let cases = [
+            (LiveError::Dsn("bad".into()), pitr_status::Connect),
+            (LiveError::Connect { endpoint: "h".into(), message: "m".into() }, pitr_status::Connect),
+            (
+                LiveError::Query { endpoint: "h".into(), what: "w".into(), message: "m".into() },
+                pitr_status::Server,
+            ),
+            (LiveError::Unsupported { endpoint: "h".into(), message: "12".into() }, pitr_status::Unsupported),
+            (LiveError::NotInRecovery { endpoint: "h".into(), action: "a".into() }, pitr_status::Invalid),
+            (LiveError::InRecovery { endpoint: "h".into(), action: "a".into() }, pitr_status::Invalid),
+            (LiveError::Invalid("x".into()), pitr_status::Invalid),
+        ];
+        for (e, status) in cases {
+            let text = e.to_string();
+            let f: FfiError = e.into();
+            assert_eq!(f.status, status, "{text}");
+            assert_eq!(f.message, text);
+        }
+        let e: FfiError = LiveError::Io(IoError::new("/log", std::io::Error::other("full"))).into();
+        assert_eq!((e.status, e.file.as_deref()), (pitr_status::Io, Some("/log")));
+        let e: FfiError =
+            LiveError::Parse(ParseError::new("mark log", "bad").at_line(2).in_file("/log")).into();
+        assert_eq!((e.status, e.line, e.file.as_deref()), (pitr_status::Parse, Some(2), Some("/log")));
     }
 
     #[test]

@@ -43,6 +43,35 @@ pub(crate) unsafe fn arg_str<'a>(p: *const c_char, name: &str) -> Result<&'a str
     })
 }
 
+/// An optional string argument: `None` for NULL, else checked for UTF-8.
+///
+/// # Safety
+/// As [`arg_str`].
+pub(crate) unsafe fn opt_str<'a>(p: *const c_char, name: &str) -> Result<Option<&'a str>, FfiError> {
+    if p.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: forwarded.
+    unsafe { arg_str(p, name) }.map(Some)
+}
+
+/// An array argument of `n` elements: checked for NULL when `n > 0` (an empty
+/// array may be NULL).
+///
+/// # Safety
+/// `p` must be NULL or point to `n` readable, initialised elements that stay
+/// valid and unchanged for `'a`.
+pub(crate) unsafe fn arg_array<'a, T>(p: *const T, n: usize, name: &str) -> Result<&'a [T], FfiError> {
+    if n == 0 {
+        return Ok(&[]);
+    }
+    if p.is_null() {
+        return Err(FfiError::null(name));
+    }
+    // SAFETY: non-NULL and valid for `n` elements per the contract.
+    Ok(unsafe { std::slice::from_raw_parts(p, n) })
+}
+
 /// A handle argument, checked for NULL.
 ///
 /// # Safety
@@ -130,6 +159,42 @@ pub(crate) unsafe fn write_to_buffer(
         std::ptr::copy_nonoverlapping(bytes.as_ptr(), buf.cast::<u8>(), bytes.len());
         buf.add(bytes.len()).write(0);
     }
+    Ok(())
+}
+
+/// Copies `items` into the caller's array `buf` of `len` elements and stores
+/// the number of items in `*out_len` (when not NULL), also when the array is
+/// too small (`PITR_STATUS_BUFFER_TOO_SMALL`, nothing written), so the caller
+/// can retry. `buf` may be NULL when `len` is 0.
+///
+/// # Safety
+/// `buf` must be NULL or valid for writes of `len` elements; `out_len` NULL or
+/// valid for a write of one `size_t`.
+pub(crate) unsafe fn write_items_to_buffer<T: Copy>(
+    items: &[T],
+    buf: *mut T,
+    len: usize,
+    out_len: *mut usize,
+) -> Result<(), FfiError> {
+    // SAFETY: forwarded.
+    if let Some(o) = unsafe { OutPtr::new(out_len) } {
+        o.write(items.len());
+    }
+    if items.len() > len {
+        return Err(FfiError::new(
+            pitr_status::BufferTooSmall,
+            format!("array of {len} elements is too small: {} are needed", items.len()),
+        ));
+    }
+    if items.is_empty() {
+        return Ok(());
+    }
+    if buf.is_null() {
+        return Err(FfiError::null("buf"));
+    }
+    // SAFETY: buf is valid for `len >= items.len()` elements and cannot overlap
+    // a Rust-owned slice.
+    unsafe { std::ptr::copy_nonoverlapping(items.as_ptr(), buf, items.len()) };
     Ok(())
 }
 

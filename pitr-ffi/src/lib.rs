@@ -27,13 +27,30 @@
 
 #![allow(clippy::missing_safety_doc)] // every `unsafe extern fn` has a "# Safety" section for C readers
 
+pub mod archive;
+pub mod backup;
+pub mod conf;
+pub mod control;
 pub mod error;
 pub mod ffi;
+pub mod history;
+pub mod label;
+pub mod live;
 pub mod lsn;
+pub mod target;
 pub mod version;
+pub mod wal;
 pub mod walfile;
 
+pub use archive::pitr_archive;
+pub use backup::pitr_backup;
+pub use conf::{pitr_config, pitr_setting};
+pub use control::pitr_control_file;
 pub use error::pitr_status;
 pub use ffi::pitr_string_free;
+pub use history::{pitr_history, pitr_history_entry, pitr_history_set};
+pub use label::{pitr_backup_label, pitr_label_kind};
 pub use lsn::pitr_lsn;
+pub use target::{pitr_target_action, pitr_timeline_target};
+pub use wal::pitr_wal_reader;
 pub use walfile::{pitr_archive_status, pitr_compression, pitr_wal_file_kind, pitr_wal_file_name};

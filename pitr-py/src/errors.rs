@@ -24,6 +24,8 @@ pub(crate) enum ErrorClass {
     #[allow(dead_code)] // raised once the planner is bound
     UnreachableTarget,
     InvalidRequest,
+    Server,
+    Connect,
     Io,
 }
 
@@ -32,6 +34,8 @@ static PARSE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static CORRUPT_WAL: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static UNREACHABLE_TARGET: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static INVALID_REQUEST: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static SERVER: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static CONNECT: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static IO: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 
 impl ErrorClass {
@@ -42,6 +46,8 @@ impl ErrorClass {
             ErrorClass::CorruptWal => (&CORRUPT_WAL, "CorruptWalError"),
             ErrorClass::UnreachableTarget => (&UNREACHABLE_TARGET, "UnreachableTargetError"),
             ErrorClass::InvalidRequest => (&INVALID_REQUEST, "InvalidRequestError"),
+            ErrorClass::Server => (&SERVER, "ServerError"),
+            ErrorClass::Connect => (&CONNECT, "PitrConnectionError"),
             ErrorClass::Io => (&IO, "PitrIOError"),
         };
         cell.import(py, "pitr._errors", name)
@@ -60,6 +66,8 @@ pub(crate) struct ErrorDetails {
     /// `PitrIOError.errno` / `.strerror`.
     pub errno: Option<i32>,
     pub strerror: Option<String>,
+    /// `ServerError.endpoint`.
+    pub endpoint: Option<String>,
 }
 
 /// A new exception of `class` with `message` and `details`. Should creating it
@@ -87,6 +95,9 @@ pub(crate) fn new_error(py: Python<'_>, class: ErrorClass, message: &str, detail
         }
         if let Some(s) = details.strerror {
             kwargs.set_item("strerror", s)?;
+        }
+        if let Some(e) = details.endpoint {
+            kwargs.set_item("endpoint", e)?;
         }
         let exc = class.type_object(py)?.call((message,), Some(&kwargs))?;
         Ok(PyErr::from_value(exc))
@@ -129,16 +140,98 @@ impl ToPyErr for pitr_core::Error {
         match self {
             pitr_core::Error::Parse(p) => p.to_py_err(py),
             pitr_core::Error::Io(io) => io.to_py_err(py),
-            // The WAL reader's error carries no file/LSN yet; once it does, pass
-            // them in ErrorDetails here.
-            pitr_core::Error::Wal(w) => {
-                new_error(py, ErrorClass::CorruptWal, &w.to_string(), ErrorDetails::default())
-            }
+            pitr_core::Error::Wal(w) => w.to_py_err(py),
             pitr_core::Error::Invalid(msg) => {
                 new_error(py, ErrorClass::InvalidRequest, &msg, ErrorDetails::default())
             }
             other => new_error(py, ErrorClass::Pitr, &other.to_string(), ErrorDetails::default()),
         }
+    }
+}
+
+impl ToPyErr for pitr_core::wal::WalError {
+    fn to_py_err(self, py: Python<'_>) -> PyErr {
+        use pitr_core::wal::WalError;
+        let message = self.to_string();
+        let details = ErrorDetails {
+            file: self.file().map(|f| f.to_string_lossy().into_owned()),
+            lsn: self.lsn(),
+            ..ErrorDetails::default()
+        };
+        match self {
+            WalError::Io { file, source } => IoError::new(file, source).to_py_err(py),
+            WalError::Invalid(msg) => {
+                new_error(py, ErrorClass::InvalidRequest, &msg, ErrorDetails::default())
+            }
+            // Damage, refusals of a file (another cluster, another version,
+            // recycled): the WAL cannot be read.
+            _ => new_error(py, ErrorClass::CorruptWal, &message, details),
+        }
+    }
+}
+
+impl ToPyErr for pitr_core::history::TimelineError {
+    fn to_py_err(self, py: Python<'_>) -> PyErr {
+        use pitr_core::history::TimelineError;
+        let lsn = match self {
+            TimelineError::NotContiguous(l) => Some(l),
+            TimelineError::NotInHistory(_) => None,
+        };
+        new_error(
+            py,
+            ErrorClass::InvalidRequest,
+            &self.to_string(),
+            ErrorDetails { lsn, ..ErrorDetails::default() },
+        )
+    }
+}
+
+impl ToPyErr for pitr_core::live::LiveError {
+    fn to_py_err(self, py: Python<'_>) -> PyErr {
+        use pitr_core::live::LiveError;
+        let message = self.to_string();
+        let (class, endpoint) = match self {
+            LiveError::Io(io) => return io.to_py_err(py),
+            LiveError::Parse(p) => return p.to_py_err(py),
+            LiveError::Dsn(_) => (ErrorClass::Connect, None),
+            LiveError::Connect { endpoint, .. } => (ErrorClass::Connect, Some(endpoint)),
+            LiveError::Query { endpoint, .. } | LiveError::Unsupported { endpoint, .. } => {
+                (ErrorClass::Server, Some(endpoint))
+            }
+            LiveError::NotInRecovery { endpoint, .. } | LiveError::InRecovery { endpoint, .. } => {
+                (ErrorClass::InvalidRequest, Some(endpoint))
+            }
+            LiveError::Invalid(_) => (ErrorClass::InvalidRequest, None),
+            _ => (ErrorClass::Pitr, None),
+        };
+        // Only the server errors have an `endpoint` attribute.
+        let endpoint = match class {
+            ErrorClass::Server | ErrorClass::Connect => endpoint,
+            _ => None,
+        };
+        new_error(py, class, &message, ErrorDetails { endpoint, ..ErrorDetails::default() })
+    }
+}
+
+/// The Python exception of a core error kept in a result (a file that failed
+/// in a `HistorySet`), without consuming it.
+pub(crate) fn error_ref_to_py(py: Python<'_>, e: &pitr_core::Error) -> PyErr {
+    match e {
+        pitr_core::Error::Parse(p) => p.clone().to_py_err(py),
+        pitr_core::Error::Io(io) => {
+            let source = match io.source.raw_os_error() {
+                Some(code) => std::io::Error::from_raw_os_error(code),
+                None => std::io::Error::new(io.source.kind(), io.source.to_string()),
+            };
+            IoError::new(io.path.clone(), source).to_py_err(py)
+        }
+        pitr_core::Error::Wal(w) => {
+            new_error(py, ErrorClass::CorruptWal, &w.to_string(), ErrorDetails::default())
+        }
+        pitr_core::Error::Invalid(msg) => {
+            new_error(py, ErrorClass::InvalidRequest, msg, ErrorDetails::default())
+        }
+        other => new_error(py, ErrorClass::Pitr, &other.to_string(), ErrorDetails::default()),
     }
 }
 
@@ -154,8 +247,9 @@ impl<T, E: ToPyErr> PitrResultExt<T> for Result<T, E> {
 }
 
 /// Raises the Python exception of a core error built from `kind` (`"parse"`,
-/// `"io"`, `"wal"`, `"invalid"`), through the same conversion every binding
-/// uses. For the test suite only (not exported by the `pitr` package): it
+/// `"io"`, `"wal"`, `"invalid"`, `"server"`, `"unsupported"`, `"connect"`,
+/// `"in_recovery"`, `"not_contiguous"`), through the same conversion every
+/// binding uses. For the test suite only (not exported by the `pitr` package): it
 /// exercises the mapping of core errors no binding can produce yet.
 #[pyfunction]
 #[pyo3(signature = (kind, message, file))]
@@ -165,8 +259,28 @@ pub(crate) fn _core_error_for_test(kind: &str, message: &str, file: &str) -> PyR
             ParseError::new("test input", message).in_file(file).at_line(3).at_position(7),
         ),
         "io" => pitr_core::Error::Io(IoError::new(file, std::io::Error::from_raw_os_error(2))),
-        "wal" => pitr_core::Error::Wal(pitr_core::wal::WalError(message.to_string())),
+        "wal" => pitr_core::Error::Wal(pitr_core::wal::WalError::BadCrc {
+            file: file.into(),
+            lsn: pitr_core::Lsn(0x2000028),
+            expected: 1,
+            found: 2,
+        }),
         "invalid" => pitr_core::Error::Invalid(message.to_string()),
+        "server" | "unsupported" | "connect" | "in_recovery" => {
+            use pitr_core::live::LiveError;
+            let endpoint = file.to_string();
+            let e = match kind {
+                "server" => LiveError::Query { endpoint, what: "test".into(), message: message.into() },
+                "unsupported" => LiveError::Unsupported { endpoint, message: message.into() },
+                "connect" => LiveError::Connect { endpoint, message: message.into() },
+                _ => LiveError::InRecovery { endpoint, action: message.into() },
+            };
+            return Err::<(), _>(e).py();
+        }
+        "not_contiguous" => {
+            let e = pitr_core::history::TimelineError::NotContiguous(pitr_core::Lsn(0x16B3748));
+            return Err::<(), _>(e).py();
+        }
         _ => return Err(pyo3::exceptions::PyValueError::new_err(format!("unknown error kind {kind:?}"))),
     };
     Err::<(), _>(e).py()

@@ -23,10 +23,19 @@
 
 use pyo3::prelude::*;
 
+mod archive;
+mod backup;
+mod conf;
+mod control;
 mod convert;
 mod errors;
+mod history;
+mod label;
+mod live;
 mod lsn;
+mod target;
 mod version;
+mod wal;
 mod walfile;
 
 #[pymodule]
@@ -43,6 +52,61 @@ fn _pitr(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<version::PyPgMajor>()?;
     m.add_function(wrap_pyfunction!(walfile::history_file_name, m)?)?;
     m.add_function(wrap_pyfunction!(walfile::backup_history_file_name, m)?)?;
+    // Timeline history files.
+    m.add_class::<history::PyTimelineHistory>()?;
+    m.add_class::<history::PyHistoryEntry>()?;
+    m.add_class::<history::PySwitchPoint>()?;
+    m.add_class::<history::PyTimelineRange>()?;
+    m.add_class::<history::PyHistorySet>()?;
+    // backup_label and backup history files.
+    m.add_class::<label::PyBackupLabel>()?;
+    m.add_class::<label::PyLabelKind>()?;
+    // postgresql.conf / postgresql.auto.conf.
+    m.add_class::<conf::PyConfigSet>()?;
+    m.add_class::<conf::PySetting>()?;
+    m.add_function(wrap_pyfunction!(conf::quote_value, m)?)?;
+    m.add_function(wrap_pyfunction!(conf::render_auto_conf, m)?)?;
+    m.add_function(wrap_pyfunction!(conf::edit_auto_conf, m)?)?;
+    // pg_control.
+    m.add_class::<control::PyControlFile>()?;
+    // Recovery target settings.
+    m.add_class::<target::PyTimelineTarget>()?;
+    m.add_class::<target::PyTargetAction>()?;
+    m.add_function(wrap_pyfunction!(target::parse_target_time, m)?)?;
+    m.add_function(wrap_pyfunction!(target::format_target_time, m)?)?;
+    m.add_function(wrap_pyfunction!(target::parse_target_xid, m)?)?;
+    m.add_function(wrap_pyfunction!(target::parse_target_name, m)?)?;
+    // Base backups.
+    m.add_class::<backup::PyBackup>()?;
+    m.add_function(wrap_pyfunction!(backup::verify_backup, m)?)?;
+    // WAL archives.
+    m.add_class::<archive::PyInventory>()?;
+    // WAL records.
+    m.add_class::<wal::PyWalReader>()?;
+    m.add_class::<wal::PyWalRecord>()?;
+    m.add_function(wrap_pyfunction!(wal::wal_stats, m)?)?;
+    m.add_function(wrap_pyfunction!(wal::wal_events, m)?)?;
+    // Live servers.
+    m.add_class::<live::PyCheckReport>()?;
+    m.add_class::<live::PyServerInfo>()?;
+    m.add_class::<live::PyArchiverStats>()?;
+    m.add_class::<live::PyArchiveLag>()?;
+    m.add_class::<live::PyProblem>()?;
+    m.add_class::<live::PySeverity>()?;
+    m.add_class::<live::PyMark>()?;
+    m.add_class::<live::PyMarkTarget>()?;
+    m.add_class::<live::PyPauseState>()?;
+    m.add_class::<live::PyReplayStatus>()?;
+    m.add_class::<live::PyResumeReport>()?;
+    m.add_function(wrap_pyfunction!(live::check, m)?)?;
+    m.add_function(wrap_pyfunction!(live::mark, m)?)?;
+    m.add_function(wrap_pyfunction!(live::append_mark, m)?)?;
+    m.add_function(wrap_pyfunction!(live::read_marks, m)?)?;
+    m.add_function(wrap_pyfunction!(live::parse_marks, m)?)?;
+    m.add_function(wrap_pyfunction!(live::find_mark, m)?)?;
+    m.add_function(wrap_pyfunction!(live::mark_target, m)?)?;
+    m.add_function(wrap_pyfunction!(live::replay_status, m)?)?;
+    m.add_function(wrap_pyfunction!(live::replay_resume, m)?)?;
     m.add_function(wrap_pyfunction!(errors::_core_error_for_test, m)?)?;
     Ok(())
 }

@@ -46,8 +46,9 @@ def test_io_error_from_core_is_an_oserror():
 
 
 def test_wal_and_invalid_errors_from_core():
-    with pytest.raises(CorruptWalError, match="bad page"):
-        _core_error_for_test("wal", "bad page", "")
+    with pytest.raises(CorruptWalError, match="checksum in record at 0/2000028") as e:
+        _core_error_for_test("wal", "", "/wal/000000010000000000000002")
+    assert e.value.file == "/wal/000000010000000000000002" and e.value.lsn == Lsn("0/2000028")
     with pytest.raises(InvalidRequestError, match="refusing"):
         _core_error_for_test("invalid", "refusing to overwrite", "")
     with pytest.raises(ValueError):

@@ -1,60 +1,18 @@
 """pitr's LSN and WAL file name logic against a real PostgreSQL server.
 
-A throwaway PostgreSQL 15 cluster (Debian's build, as installed by
-.ci/install-pg; PITR_PG15_BIN overrides its directory) per segment size,
-reached over a Unix socket only. As root, the server runs as the `postgres`
-system user.
+A throwaway PostgreSQL 15 cluster (pgcluster.py) per segment size, reached
+over a Unix socket only.
 """
 
 from __future__ import annotations
 
-import os
-import pwd
 import random
-import shutil
-import subprocess
-import tempfile
 from typing import Iterator, List
 
 import pytest
 
+from pgcluster import Cluster
 from pitr import Lsn, SegmentName, WalFileKind, WalFileName
-
-PG_BIN = os.environ.get("PITR_PG15_BIN", "/usr/lib/postgresql/15/bin")
-
-
-class Cluster:
-    def __init__(self, wal_segsize_mb: int) -> None:
-        if not os.path.exists(os.path.join(PG_BIN, "initdb")):
-            pytest.fail(f"PostgreSQL 15 not found in {PG_BIN} (run .ci/install-pg)")
-        self.seg_mb = wal_segsize_mb
-        self.dir = tempfile.mkdtemp(prefix="pitr-py-pg-")
-        self.data = os.path.join(self.dir, "data")
-        self.run_as: List[str] = []
-        if os.geteuid() == 0:
-            pw = pwd.getpwnam("postgres")
-            os.chown(self.dir, pw.pw_uid, pw.pw_gid)
-            self.run_as = ["runuser", "-u", "postgres", "--"]
-        self._run("initdb", "-D", self.data, "-U", "postgres", "--no-sync", f"--wal-segsize={wal_segsize_mb}")
-        opts = f"-c listen_addresses='' -c unix_socket_directories='{self.dir}' -c fsync=off -p 5432"
-        self._run("pg_ctl", "-D", self.data, "-o", opts, "-l", os.path.join(self.dir, "log"), "-w", "start")
-
-    def _run(self, tool: str, *args: str) -> str:
-        cmd = self.run_as + [os.path.join(PG_BIN, tool), *args]
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-        if done.returncode != 0:
-            raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stdout}{done.stderr}")
-        return done.stdout
-
-    def sql(self, query: str) -> List[List[str]]:
-        out = self._run("psql", "-h", self.dir, "-p", "5432", "-U", "postgres", "-XAt", "-F", "\t", "-c", query)
-        return [line.split("\t") for line in out.splitlines() if line]
-
-    def stop(self) -> None:
-        try:
-            self._run("pg_ctl", "-D", self.data, "-m", "immediate", "-w", "stop")
-        finally:
-            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="module", params=[1, 64], ids=lambda mb: f"{mb}MB")

@@ -2,6 +2,7 @@
 
 use crate::output::{CliError, CmdResult, Output};
 use pitr_core::backup::verify::{VerifyOptions, VerifyReport, verify};
+use pitr_core::backup::wal::WalReaderParser;
 use pitr_core::backup::{Backup, BackupFormat, LabelKind, Problem, Severity};
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write as _};
@@ -40,13 +41,17 @@ pub enum Command {
         /// Ignore this path (relative to the data directory) and everything below it.
         #[arg(long, value_name = "PATH")]
         ignore: Vec<String>,
+        /// Only check that the WAL files exist; do not read their records
+        /// (like pg_verifybackup -n).
+        #[arg(long, short = 'n')]
+        no_parse_wal: bool,
     },
 }
 
 pub fn run(cmd: &Command, out: &Output) -> CmdResult {
     match cmd {
         Command::Show { path, files } => show(path, *files, out),
-        Command::Verify { path, archive, skip_checksums, ignore } => {
+        Command::Verify { path, archive, skip_checksums, ignore, no_parse_wal } => {
             if let Some(a) = archive {
                 if !a.is_dir() {
                     return Err(CliError::new(format!("{}: not a directory", a.display())));
@@ -71,7 +76,7 @@ pub fn run(cmd: &Command, out: &Output) -> CmdResult {
                 archive: archive.clone(),
                 skip_checksums: *skip_checksums,
                 ignore: ignore.clone(),
-                wal_parser: None,
+                wal_parser: if *no_parse_wal { None } else { Some(&WalReaderParser) },
                 progress: Some(&tick),
             };
             let result = verify(path, &opts);

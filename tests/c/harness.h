@@ -6,11 +6,15 @@
 #define PITR_TEST_HARNESS_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pitr.h"
 
-static int harness_failures_in_test;
+/* Defined in test_pitr.c; the suites in the other tests/c files share them. */
+extern int harness_failures_in_test;
+extern int harness_passed;
+extern int harness_failed;
 
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
@@ -49,17 +53,14 @@ static int harness_failures_in_test;
 /* The last error message of this thread contains `needle`. */
 #define CHECK_ERROR_MENTIONS(needle) CHECK(strstr(pitr_last_error(), (needle)) != NULL)
 
-static const char *status_name(pitr_status s) {
+static inline const char *status_name(pitr_status s) {
     const char *n = pitr_status_name(s);
     return n ? n : "(not a status)";
 }
 
 typedef void (*test_fn)(void);
 
-static int harness_passed;
-static int harness_failed;
-
-static void run_test(const char *name, test_fn fn) {
+static inline void run_test(const char *name, test_fn fn) {
     harness_failures_in_test = 0;
     fn();
     if (harness_failures_in_test == 0) {
@@ -73,9 +74,77 @@ static void run_test(const char *name, test_fn fn) {
 
 #define RUN(fn) run_test(#fn, fn)
 
-static int harness_finish(void) {
+static inline int harness_finish(void) {
     printf("%d passed, %d failed\n", harness_passed, harness_failed);
     return harness_failed == 0 ? 0 : 1;
 }
+
+/* A string JSON (or any text) contains. */
+#define CHECK_CONTAINS(haystack, needle)                                                           \
+    do {                                                                                           \
+        const char *check_cont_h_ = (haystack);                                                    \
+        if (check_cont_h_ == NULL || strstr(check_cont_h_, (needle)) == NULL) {                    \
+            harness_failures_in_test++;                                                            \
+            fprintf(stderr, "  %s:%d: %s does not contain \"%s\": %s\n", __FILE__, __LINE__,      \
+                    #haystack, (needle), check_cont_h_ ? check_cont_h_ : "(null)");                \
+        }                                                                                          \
+    } while (0)
+
+/* The value of an environment variable scripts/test-c.sh sets (real server
+ * data); a missing one fails the test instead of skipping it. */
+static inline const char *need_env(const char *name) {
+    const char *v = getenv(name);
+    if (v == NULL || *v == '\0') {
+        harness_failures_in_test++;
+        fprintf(stderr, "  %s is not set: run the C tests with scripts/test-c.sh\n", name);
+        return NULL;
+    }
+    return v;
+}
+
+/* The whole content of a file (malloc'd, NUL-terminated), or NULL. */
+static inline char *read_file(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    size_t got;
+    while (buf && (got = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+        len += got;
+        if (cap - len <= 1) {
+            char *bigger = realloc(buf, cap * 2);
+            if (!bigger) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = bigger;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    if (buf) buf[len] = '\0';
+    return buf;
+}
+
+/* Writes `text` to `path`; true on success. */
+static inline int write_file(const char *path, const char *text) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return 0;
+    size_t n = strlen(text);
+    int ok = fwrite(text, 1, n, f) == n;
+    return fclose(f) == 0 && ok;
+}
+
+/* The suites of the other files (each a list of RUN()s). */
+void run_history_tests(void);
+void run_label_tests(void);
+void run_conf_tests(void);
+void run_target_tests(void);
+void run_live_tests(void);
+void run_control_tests(void);
+void run_wal_tests(void);
+void run_archive_tests(void);
+void run_backup_tests(void);
 
 #endif /* PITR_TEST_HARNESS_H */

@@ -2,7 +2,11 @@
  * Tests of the pitr C ABI (include/pitr.h): every function, its results and
  * its error paths (NULL pointers, bad input, buffer handling), and the
  * per-thread last error. Built with -Wall -Wextra -Werror and run under
- * valgrind by scripts/test-c.sh; prints "N passed, N failed".
+ * valgrind by scripts/test-c.sh; prints "N passed, N failed". The suites of
+ * the other files in tests/c (history, labels, configuration, recovery
+ * targets, live servers) run from main() too; those that need real server
+ * data read it from the PITR_TEST_* variables scripts/test-c.sh sets
+ * (tests/c/pg-fixtures.sh).
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -15,6 +19,10 @@
 #endif
 
 #define MB (1024u * 1024u)
+
+int harness_failures_in_test;
+int harness_passed;
+int harness_failed;
 
 /* ---------------------------------------------------------------- version */
 
@@ -37,6 +45,8 @@ static void test_status_names(void) {
     CHECK_STR(pitr_status_name(PITR_STATUS_UNREACHABLE_TARGET), "PITR_STATUS_UNREACHABLE_TARGET");
     CHECK_STR(pitr_status_name(PITR_STATUS_UNSUPPORTED), "PITR_STATUS_UNSUPPORTED");
     CHECK_STR(pitr_status_name(PITR_STATUS_INVALID), "PITR_STATUS_INVALID");
+    CHECK_STR(pitr_status_name(PITR_STATUS_CONNECT), "PITR_STATUS_CONNECT");
+    CHECK_STR(pitr_status_name(PITR_STATUS_SERVER), "PITR_STATUS_SERVER");
     CHECK_STR(pitr_status_name(PITR_STATUS_OTHER), "PITR_STATUS_OTHER");
     CHECK_STR(pitr_status_name(PITR_STATUS_PANIC), "PITR_STATUS_PANIC");
     CHECK(pitr_status_name(7) == NULL);
@@ -711,5 +721,14 @@ int main(void) {
     RUN(test_wal_file_name_unknown_and_errors);
     RUN(test_kind_names);
     RUN(test_pg_major);
+    run_history_tests();
+    run_label_tests();
+    run_conf_tests();
+    run_target_tests();
+    run_live_tests();
+    run_control_tests();
+    run_wal_tests();
+    run_archive_tests();
+    run_backup_tests();
     return harness_finish();
 }

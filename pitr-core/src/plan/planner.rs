@@ -122,7 +122,12 @@ pub(super) fn backup_config(backup: &Backup) -> Option<ConfigSet> {
             }
             Some(ConfigSet::from_text(&text, &backup.path.join("base.tar:postgresql.conf")))
         }
-        _ => None,
+        // A backup_label inside a data directory: that directory's configuration.
+        BackupFormat::Label => {
+            let dir = backup.path.parent()?;
+            dir.join("PG_VERSION").is_file().then(|| ConfigSet::load_data_dir(dir))
+        }
+        BackupFormat::BackupHistory => None,
     }
 }
 
@@ -241,6 +246,14 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
     let config = backup_config(&backup);
     let settings = server_settings(config.as_ref(), req.timezone.as_deref())?;
     let (target, mut problems) = parse_target(&req.target, &settings)?;
+    if config.is_none() && req.timezone.is_none() {
+        problems.push(Problem::warning(
+            "configuration_unknown",
+            "the backup description carries no server configuration: TimeZone is taken as GMT (the server's \
+             built-in default) for target times without a zone and for log times (give --timezone), and \
+             hot_standby as on",
+        ));
+    }
 
     let control = backup.control.as_ref();
     let seg_hint = control.map(|c| c.wal_segment_size);

@@ -1,32 +1,88 @@
 """pitr: PostgreSQL point-in-time recovery toolkit.
 
 LSNs (:class:`Lsn`), WAL segment sizes (:class:`WalSegSize`), WAL file names
-(:class:`SegmentName`, :class:`WalFileName`) and PostgreSQL major versions
-(:class:`PgMajor`) for PostgreSQL 13 to 18, from the Rust core of pitr.
-Errors are :class:`PitrError` subclasses.
+(:class:`SegmentName`, :class:`WalFileName`), PostgreSQL major versions
+(:class:`PgMajor`), pg_control (:class:`ControlFile`), WAL records (:class:`WalReader`,
+:func:`wal_stats`, :func:`wal_events`), WAL archives (:class:`Inventory`),
+base backups (:class:`Backup`, :func:`verify_backup`), timeline histories (:class:`TimelineHistory`,
+:class:`HistorySet`), backup labels (:class:`BackupLabel`), server
+configuration (:class:`ConfigSet`, :func:`render_auto_conf`,
+:func:`edit_auto_conf`), recovery target settings (:func:`parse_target_time`,
+:class:`TimelineTarget`, :class:`TargetAction`) and live servers
+(:func:`check`, :func:`mark`, :func:`replay_status`, :func:`replay_resume`)
+for PostgreSQL 13 to 18, from the Rust core of pitr. Errors are
+:class:`PitrError` subclasses.
 """
 
 from ._errors import (
     CorruptWalError,
     InvalidRequestError,
     ParseError,
+    PitrConnectionError,
     PitrError,
     PitrIOError,
+    ServerError,
     UnreachableTargetError,
 )
 from ._pitr import (
     OLD_WAL_MAGICS,
+    ArchiverStats,
+    ArchiveLag,
     ArchiveStatus,
+    Backup,
+    BackupLabel,
+    CheckReport,
     Compression,
+    ConfigSet,
+    ControlFile,
+    HistoryEntry,
+    HistorySet,
+    Inventory,
+    LabelKind,
     Lsn,
+    Mark,
+    MarkTarget,
+    PauseState,
     PgMajor,
+    Problem,
+    ReplayStatus,
+    ResumeReport,
     SegmentName,
+    ServerInfo,
+    Setting,
+    Severity,
+    SwitchPoint,
+    TargetAction,
+    TimelineHistory,
+    TimelineRange,
+    TimelineTarget,
     WalFileKind,
     WalFileName,
+    WalReader,
+    WalRecord,
     WalSegSize,
     __version__,
+    append_mark,
     backup_history_file_name,
+    check,
+    edit_auto_conf,
+    find_mark,
+    format_target_time,
     history_file_name,
+    mark,
+    mark_target,
+    parse_marks,
+    parse_target_name,
+    parse_target_time,
+    parse_target_xid,
+    quote_value,
+    read_marks,
+    render_auto_conf,
+    replay_resume,
+    replay_status,
+    verify_backup,
+    wal_events,
+    wal_stats,
 )
 
 __all__ = [
@@ -45,11 +101,68 @@ __all__ = [
     "backup_history_file_name",
     # PostgreSQL versions
     "PgMajor",
+    # timeline histories
+    "TimelineHistory",
+    "HistoryEntry",
+    "SwitchPoint",
+    "TimelineRange",
+    "HistorySet",
+    # backup_label and backup history files
+    "BackupLabel",
+    "LabelKind",
+    # pg_control
+    "ControlFile",
+    # base backups
+    "Backup",
+    "verify_backup",
+    # WAL archives
+    "Inventory",
+    # WAL records
+    "WalReader",
+    "WalRecord",
+    "wal_stats",
+    "wal_events",
+    # postgresql.conf / postgresql.auto.conf
+    "ConfigSet",
+    "Setting",
+    "quote_value",
+    "render_auto_conf",
+    "edit_auto_conf",
+    # recovery target settings
+    "parse_target_time",
+    "format_target_time",
+    "parse_target_xid",
+    "parse_target_name",
+    "TimelineTarget",
+    "TargetAction",
+    # live servers
+    "check",
+    "CheckReport",
+    "ServerInfo",
+    "ArchiverStats",
+    "ArchiveLag",
+    "Problem",
+    "Severity",
+    "mark",
+    "Mark",
+    "MarkTarget",
+    "append_mark",
+    "read_marks",
+    "parse_marks",
+    "find_mark",
+    "mark_target",
+    "replay_status",
+    "replay_resume",
+    "ReplayStatus",
+    "ResumeReport",
+    "PauseState",
     # errors
     "PitrError",
     "ParseError",
     "CorruptWalError",
     "UnreachableTargetError",
     "InvalidRequestError",
+    "ServerError",
+    "PitrConnectionError",
     "PitrIOError",
 ]

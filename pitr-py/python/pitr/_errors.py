@@ -68,6 +68,30 @@ class InvalidRequestError(PitrError):
     options, refusing to overwrite a file, a running server..."""
 
 
+class ServerError(PitrError):
+    """A live server answered with an error or with something pitr did not
+    expect (a query failed, a function this role may not call, a major
+    version pitr does not support).
+
+    Attributes:
+        endpoint: the server, as ``host=... port=...``.
+    """
+
+    def __init__(self, message: str, *, endpoint: Optional[str] = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.endpoint = endpoint
+
+
+class PitrConnectionError(ServerError, ConnectionError):
+    """A live server could not be reached: an invalid connection string, a
+    host or socket that does not answer, a refused connection. Also a
+    :class:`ConnectionError`."""
+
+    def __reduce__(self) -> Any:
+        # Like every OSError, rebuild from the message and restore the attributes.
+        return (type(self), (self.message,), dict(self.__dict__))
+
+
 class PitrIOError(PitrError, OSError):
     """Reading or writing a file failed. Also an :class:`OSError`, with
     ``errno``, ``strerror`` and ``filename`` set as the operating system
@@ -99,5 +123,7 @@ __all__ = [
     "CorruptWalError",
     "UnreachableTargetError",
     "InvalidRequestError",
+    "ServerError",
+    "PitrConnectionError",
     "PitrIOError",
 ]
