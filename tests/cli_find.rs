@@ -32,7 +32,8 @@ fn find_json(args: &[&str]) -> (i32, Value) {
     let mut a = vec!["find", "--json"];
     a.extend_from_slice(args);
     let (code, out, err) = pitr(&a);
-    let v = serde_json::from_str(&out).unwrap_or_else(|e| panic!("pitr {a:?}: not JSON ({e}), exit {code}\n{out}\n{err}"));
+    let v = serde_json::from_str(&out)
+        .unwrap_or_else(|e| panic!("pitr {a:?}: not JSON ({e}), exit {code}\n{out}\n{err}"));
     (code, v)
 }
 
@@ -78,7 +79,8 @@ fn check_scenario(s: &Scenario, prove_restore: bool) {
     let mut last_lsn = String::new();
     for name in tl1 {
         let st = s.step(name);
-        let t = by_xid(st.xid).unwrap_or_else(|| panic!("{major}: step {name} (xid {}) not listed: {r:#}", st.xid));
+        let t = by_xid(st.xid)
+            .unwrap_or_else(|| panic!("{major}: step {name} (xid {}) not listed: {r:#}", st.xid));
         let kind = t["kind"].as_str().unwrap();
         match name {
             "a4" => {
@@ -125,7 +127,8 @@ fn check_scenario(s: &Scenario, prove_restore: bool) {
     assert!(r["consistent_lsn"].is_string());
 
     // Who dropped victim, and the target: from the relfilenode...
-    let (code, r) = find_json(&["--archive", &archive, "--backup", &backup, "--timeline", "1", "--relfilenode", &victim]);
+    let (code, r) =
+        find_json(&["--archive", &archive, "--backup", &backup, "--timeline", "1", "--relfilenode", &victim]);
     assert_eq!(code, 0, "{r:#}");
     let drop_xid = s.step("drop").xid;
     assert_eq!(r["transactions"].as_array().unwrap().len(), 1, "{r:#}");
@@ -135,10 +138,22 @@ fn check_scenario(s: &Scenario, prove_restore: bool) {
     assert_eq!(ans["dropped_by"], drop_xid);
     let target = strs(&ans["target"]["args"]);
     assert_eq!(target, ["--target-xid", &drop_xid.to_string(), "--exclusive", "--target-timeline", "1"]);
-    assert_eq!(strs(&ans["lsn_target"]["args"])[..2], ["--target-lsn".to_string(), drop["lsn"].as_str().unwrap().to_string()]);
+    assert_eq!(
+        strs(&ans["lsn_target"]["args"])[..2],
+        ["--target-lsn".to_string(), drop["lsn"].as_str().unwrap().to_string()]
+    );
 
     // ... and from the table name, read from the backup's own catalog.
-    let (code, t) = find_json(&["--archive", &archive, "--backup", &backup, "--timeline", "1", "--table", "public.victim"]);
+    let (code, t) = find_json(&[
+        "--archive",
+        &archive,
+        "--backup",
+        &backup,
+        "--timeline",
+        "1",
+        "--table",
+        "public.victim",
+    ]);
     assert_eq!(code, 0, "{t:#}");
     let m = &t["table"]["matches"];
     assert_eq!(m.as_array().unwrap().len(), 1, "{major}: {t:#}");
@@ -148,7 +163,8 @@ fn check_scenario(s: &Scenario, prove_restore: bool) {
     assert_eq!(m[0]["state"], "live");
     assert_eq!(t["answers"][0]["target"], ans["target"]);
     // The human form names the same target.
-    let (code, human, _) = pitr(&["find", "--archive", &archive, "--backup", &backup, "--timeline", "1", "--table", "victim"]);
+    let (code, human, _) =
+        pitr(&["find", "--archive", &archive, "--backup", &backup, "--timeline", "1", "--table", "victim"]);
     assert_eq!(code, 0);
     assert!(human.contains(&format!("--target-xid {drop_xid} --exclusive --target-timeline 1")), "{human}");
 
@@ -169,14 +185,24 @@ fn check_scenario(s: &Scenario, prove_restore: bool) {
     assert_eq!(r["transactions"].as_array().unwrap().len(), 1);
     assert_eq!(r["transactions"][0]["kind"], "commit_prepared");
     let (_, r) = find_json(&["--archive", &archive, "--backup", &backup, "--timeline", "1", "--aborts"]);
-    let aborts: Vec<u64> = r["transactions"].as_array().unwrap().iter().map(|t| t["xid"].as_u64().unwrap()).collect();
+    let aborts: Vec<u64> =
+        r["transactions"].as_array().unwrap().iter().map(|t| t["xid"].as_u64().unwrap()).collect();
     assert!(aborts.contains(&u64::from(s.step("a4").xid)), "{aborts:?}");
     assert!(r["transactions"].as_array().unwrap().iter().all(|t| t["kind"] == "abort"));
     let (_, r) = find_json(&[
-        "--archive", &archive, "--timeline", "1", "--from", &s.step("c3").time, "--to", &s.step("c6").time,
-        "--timezone", "UTC",
+        "--archive",
+        &archive,
+        "--timeline",
+        "1",
+        "--from",
+        &s.step("c3").time,
+        "--to",
+        &s.step("c6").time,
+        "--timezone",
+        "UTC",
     ]);
-    let got: Vec<u64> = r["transactions"].as_array().unwrap().iter().map(|t| t["xid"].as_u64().unwrap()).collect();
+    let got: Vec<u64> =
+        r["transactions"].as_array().unwrap().iter().map(|t| t["xid"].as_u64().unwrap()).collect();
     let want: Vec<u64> = ["c3", "a4", "p5", "c6"].iter().map(|n| u64::from(s.step(n).xid)).collect();
     assert_eq!(got, want, "{r:#}");
     let c3_lsn = by_xid(s.step("c3").xid).unwrap()["lsn"].as_str().unwrap().to_string();
@@ -195,13 +221,25 @@ fn check_scenario(s: &Scenario, prove_restore: bool) {
         let pgdata_s = pgdata.display().to_string();
         let rc = format!("{PITR} archive get {archive} %f %p");
         let mut args = vec![
-            "restore", "--backup", &backup, "--archive", &archive, "--pgdata", &pgdata_s, "--restore-command", &rc,
+            "restore",
+            "--backup",
+            &backup,
+            "--archive",
+            &archive,
+            "--pgdata",
+            &pgdata_s,
+            "--restore-command",
+            &rc,
         ];
         let target_refs: Vec<&str> = target.iter().map(String::as_str).collect();
         args.extend_from_slice(&target_refs);
         let (code, out, err) = pitr(&args);
         assert_eq!(code, 0, "pitr restore: {out}\n{err}");
-        let c = Cluster::adopt(major, &pgdata).conf("archive_mode", "off").try_start().map_err(|(_, e)| e).unwrap();
+        let c = Cluster::adopt(major, &pgdata)
+            .conf("archive_mode", "off")
+            .try_start()
+            .map_err(|(_, e)| e)
+            .unwrap();
         wait_paused(&c);
         assert!(
             c.log().contains(&format!("recovery stopping before commit of transaction {drop_xid}")),
@@ -266,14 +304,14 @@ fn truncate_and_delete_after_a_backup() {
         return;
     }
     let c = Cluster::new(major);
-    c.sql("CREATE TABLE tt(id int); INSERT INTO tt SELECT generate_series(1, 50); CREATE TABLE other(id int)");
+    c.sql(
+        "CREATE TABLE tt(id int); INSERT INTO tt SELECT generate_series(1, 50); CREATE TABLE other(id int)",
+    );
     let old: u32 = c.sql("SELECT pg_relation_filenode('tt')").parse().unwrap();
     let db: u32 = c.sql("SELECT oid FROM pg_database WHERE datname = current_database()").parse().unwrap();
     let b = c.base_backup(BackupKind::SqlApi);
-    let del: u32 = c
-        .sql("BEGIN; DELETE FROM tt WHERE id <= 10; SELECT txid_current(); COMMIT;")
-        .parse()
-        .unwrap();
+    let del: u32 =
+        c.sql("BEGIN; DELETE FROM tt WHERE id <= 10; SELECT txid_current(); COMMIT;").parse().unwrap();
     c.sql("INSERT INTO other VALUES (1)");
     let trunc: u32 = c.sql("BEGIN; TRUNCATE tt; SELECT txid_current(); COMMIT;").parse().unwrap();
     let new: u32 = c.sql("SELECT pg_relation_filenode('tt')").parse().unwrap();
@@ -296,7 +334,8 @@ fn truncate_and_delete_after_a_backup() {
     let (code, r) = find_json(&["--archive", &archive, "--table", "tt", "--dsn", &c.dsn()]);
     assert_eq!(r["table"]["source"], "live");
     assert_eq!(r["relfilenodes"], serde_json::json!([new]), "{r:#}");
-    let creates: Vec<&Value> = r["storage"].as_array().unwrap().iter().filter(|e| e["kind"] == "create").collect();
+    let creates: Vec<&Value> =
+        r["storage"].as_array().unwrap().iter().filter(|e| e["kind"] == "create").collect();
     assert!(!creates.is_empty(), "{r:#}");
     // TRUNCATE logs the new file's creation with its xid (checked on 15).
     assert!(creates.iter().any(|e| e["xid"] == trunc), "{r:#}");
@@ -311,10 +350,19 @@ fn truncate_and_delete_after_a_backup() {
     assert!(t["dropped_relations"].as_array().unwrap().iter().any(|d| d["relfilenode"] == old), "{t:#}");
 
     // --modified: the DELETE (and the TRUNCATE), not the insert into another table.
-    let (code, r) =
-        find_json(&["--archive", &archive, "--backup", &backup, "--table", "tt", "--modified", "--commits-only"]);
+    let (code, r) = find_json(&[
+        "--archive",
+        &archive,
+        "--backup",
+        &backup,
+        "--table",
+        "tt",
+        "--modified",
+        "--commits-only",
+    ]);
     assert_eq!(code, 0);
-    let xids: Vec<u64> = r["transactions"].as_array().unwrap().iter().map(|t| t["xid"].as_u64().unwrap()).collect();
+    let xids: Vec<u64> =
+        r["transactions"].as_array().unwrap().iter().map(|t| t["xid"].as_u64().unwrap()).collect();
     assert_eq!(xids, [u64::from(del), u64::from(trunc)], "{r:#}");
     let d = &r["transactions"][0];
     assert!(d["matched"][0].as_str().unwrap().contains(&format!("wrote relfilenode {old}")), "{d:#}");
@@ -323,7 +371,8 @@ fn truncate_and_delete_after_a_backup() {
     // --db: the transactions of this database; another OID has none.
     let (code, r) = find_json(&["--archive", &archive, "--backup", &backup, "--db", &db.to_string()]);
     assert_eq!(code, 0);
-    let xids: Vec<u64> = r["transactions"].as_array().unwrap().iter().map(|t| t["xid"].as_u64().unwrap()).collect();
+    let xids: Vec<u64> =
+        r["transactions"].as_array().unwrap().iter().map(|t| t["xid"].as_u64().unwrap()).collect();
     assert!(xids.contains(&u64::from(del)) && xids.contains(&u64::from(trunc)), "{xids:?}");
     let (code, r) = find_json(&["--archive", &archive, "--backup", &backup, "--db", "4242"]);
     assert_eq!(code, 1, "{r:#}");

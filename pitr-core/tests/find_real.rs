@@ -9,7 +9,8 @@
 
 use pitr_core::backup::Backup;
 use pitr_core::backup::catalog::{
-    RowState, heap_page_tuples, lookup_table, parse_pg_class, parse_pg_namespace, parse_qualified_name, parse_relmap,
+    RowState, heap_page_tuples, lookup_table, parse_pg_class, parse_pg_namespace, parse_qualified_name,
+    parse_relmap,
 };
 use pitr_core::version::PgMajor;
 use pitr_testkit::{BackupKind, Cluster, majors_under_test};
@@ -24,7 +25,11 @@ fn setup(c: &Cluster) -> (u32, u32, u32) {
     let node = |q: &str| -> u32 { c.sql(&format!("SELECT pg_relation_filenode('{q}')")).parse().unwrap() };
     let class_node = node("pg_class");
     assert_ne!(class_node, 1259, "VACUUM FULL pg_class should have moved pg_class");
-    (node("app.orders"), node("public.orders"), c.sql("SELECT oid FROM pg_database WHERE datname = 'postgres'").parse().unwrap())
+    (
+        node("app.orders"),
+        node("public.orders"),
+        c.sql("SELECT oid FROM pg_database WHERE datname = 'postgres'").parse().unwrap(),
+    )
 }
 
 fn check(backup: &Backup, app: u32, public: u32, db: u32) {
@@ -80,7 +85,13 @@ fn copied_data_directory_18_and_damaged_pages() {
     let pages: Vec<&[u8]> = bytes.chunks_exact(8192).collect();
     let rows: usize = pages
         .iter()
-        .map(|p| heap_page_tuples(p, 8192).unwrap().iter().filter(|t| parse_pg_class(t, PgMajor::V18).is_ok()).count())
+        .map(|p| {
+            heap_page_tuples(p, 8192)
+                .unwrap()
+                .iter()
+                .filter(|t| parse_pg_class(t, PgMajor::V18).is_ok())
+                .count()
+        })
         .sum();
     assert!(rows > 300, "{rows} pg_class rows");
     let mut seed = 0x9E37_79B9_7F4A_7C15u64;

@@ -232,7 +232,8 @@ pub fn render(r: &FindReport, a: &Args) -> String {
                         }
                     }
                     if t.reachable_from_backup == Some(false) {
-                        let _ = writeln!(s, "  (not reachable from this backup: it is consistent only later)");
+                        let _ =
+                            writeln!(s, "  (not reachable from this backup: it is consistent only later)");
                     }
                 }
             }

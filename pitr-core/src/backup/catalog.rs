@@ -56,11 +56,7 @@ pub fn parse_relmap(bytes: &[u8], major: PgMajor) -> Result<Vec<RelMapping>, Par
     let (slots, size) = if major >= PgMajor::V16 { (64usize, 524usize) } else { (62, 512) };
     let err = |m: String| ParseError::new("pg_filenode.map", m);
     if bytes.len() != size {
-        return Err(err(format!(
-            "{} bytes, expected {size} for PostgreSQL {}",
-            bytes.len(),
-            major.number()
-        )));
+        return Err(err(format!("{} bytes, expected {size} for PostgreSQL {}", bytes.len(), major.number())));
     }
     let magic = le_u32(bytes, 0).unwrap_or(0);
     if magic != RELMAP_MAGIC {
@@ -167,7 +163,10 @@ pub fn heap_page_tuples(page: &[u8], block_size: usize) -> Result<Vec<HeapTuple<
         };
     }
     if usize::from(size_version & 0xFF00) != block_size || size_version & 0x00FF != 4 {
-        return Err(err(format!("pd_pagesize_version {size_version:#06x} is not a version-4 page of {block_size}"), 18));
+        return Err(err(
+            format!("pd_pagesize_version {size_version:#06x} is not a version-4 page of {block_size}"),
+            18,
+        ));
     }
     if lower < PAGE_HEADER_SIZE || lower > upper || upper > special || special > block_size {
         return Err(err(
@@ -190,7 +189,10 @@ pub fn heap_page_tuples(page: &[u8], block_size: usize) -> Result<Vec<HeapTuple<
             continue; // unused, redirect or dead
         }
         if off < upper || len < HEAP_TUPLE_HEADER_SIZE || off.checked_add(len).is_none_or(|e| e > special) {
-            return Err(err(format!("line pointer {} points outside the tuple area ({off}, {len})", i + 1), at));
+            return Err(err(
+                format!("line pointer {} points outside the tuple area ({off}, {len})", i + 1),
+                at,
+            ));
         }
         let Some(t) = page.get(off..off + len) else {
             return Err(err(format!("line pointer {} out of the page", i + 1), at));
@@ -275,7 +277,8 @@ pub fn parse_pg_class(t: &HeapTuple<'_>, major: PgMajor) -> Result<PgClassRow, P
 
 /// Reads `(oid, nspname)` from a `pg_namespace` tuple.
 pub fn parse_pg_namespace(t: &HeapTuple<'_>) -> Result<(u32, String), ParseError> {
-    let err = |m: &str| ParseError::new("pg_namespace tuple", m.to_string()).at_position(usize::from(t.offset));
+    let err =
+        |m: &str| ParseError::new("pg_namespace tuple", m.to_string()).at_position(usize::from(t.offset));
     if !t.has_attr(1) || !t.has_attr(2) {
         return Err(err("oid or nspname missing"));
     }
@@ -612,7 +615,11 @@ pub fn lookup_table(backup: &Backup, name: &QualifiedName, db: Option<u32>) -> R
         for (r, xmin, xmax, state) in found {
             let schemas = names.get(&r.relnamespace);
             let schema = schemas.and_then(|s| {
-                name.schema.as_ref().filter(|want| s.contains(*want)).cloned().or_else(|| s.iter().next().cloned())
+                name.schema
+                    .as_ref()
+                    .filter(|want| s.contains(*want))
+                    .cloned()
+                    .or_else(|| s.iter().next().cloned())
             });
             if let Some(want) = &name.schema {
                 if !schemas.is_some_and(|s| s.contains(want)) {
@@ -620,7 +627,10 @@ pub fn lookup_table(backup: &Backup, name: &QualifiedName, db: Option<u32>) -> R
                 }
             }
             let relfilenode = if r.relfilenode == 0 {
-                map.as_ref().and_then(|m| m.iter().find(|m| m.oid == r.oid)).map(|m| m.relfilenode).unwrap_or(0)
+                map.as_ref()
+                    .and_then(|m| m.iter().find(|m| m.oid == r.oid))
+                    .map(|m| m.relfilenode)
+                    .unwrap_or(0)
             } else {
                 r.relfilenode
             };

@@ -469,7 +469,10 @@ fn parse_bound(text: &str, tz: &TimeZone, order: target::DateOrder) -> Result<Bo
         return Ok(Bound::Lsn { lsn });
     }
     let p = target::parse_target_time(text, tz, order).map_err(|e| {
-        Error::Invalid(format!("{text:?} is neither an LSN (X/Y) nor a time PostgreSQL accepts: {}", e.message))
+        Error::Invalid(format!(
+            "{text:?} is neither an LSN (X/Y) nor a time PostgreSQL accepts: {}",
+            e.message
+        ))
     })?;
     Ok(Bound::Time { time: p.time })
 }
@@ -500,7 +503,11 @@ pub fn find(req: &FindRequest) -> Result<FindReport, Error> {
     });
     let settings = server_settings(config.as_ref(), tz_name.as_deref())?;
     let window = Window {
-        from: req.from.as_deref().map(|t| parse_bound(t, &settings.timezone, settings.date_order)).transpose()?,
+        from: req
+            .from
+            .as_deref()
+            .map(|t| parse_bound(t, &settings.timezone, settings.date_order))
+            .transpose()?,
         to: req.to.as_deref().map(|t| parse_bound(t, &settings.timezone, settings.date_order)).transpose()?,
     };
 
@@ -626,18 +633,16 @@ pub fn find(req: &FindRequest) -> Result<FindReport, Error> {
                 }
                 (None, Some(Bound::Lsn { lsn })) => (lsn.segment(seg), 0, Some(*lsn)),
                 (None, _) => {
-                    let first = inventory
-                        .segments()
-                        .filter(on_path)
-                        .filter_map(|n| n.segno(seg))
-                        .min()
-                        .ok_or_else(|| {
-                            Error::Invalid(format!(
-                                "{}: no WAL segment of timeline {}'s path in the archive",
-                                archive.display(),
-                                h.timeline
-                            ))
-                        })?;
+                    let first =
+                        inventory.segments().filter(on_path).filter_map(|n| n.segno(seg)).min().ok_or_else(
+                            || {
+                                Error::Invalid(format!(
+                                    "{}: no WAL segment of timeline {}'s path in the archive",
+                                    archive.display(),
+                                    h.timeline
+                                ))
+                            },
+                        )?;
                     (first, 0, None)
                 }
             };
@@ -645,7 +650,8 @@ pub fn find(req: &FindRequest) -> Result<FindReport, Error> {
             if let Some(Bound::Lsn { lsn }) = window.to {
                 last_seg = last_seg.min(lsn.segment(seg).saturating_add(1)).max(first_seg);
             }
-            let (picks, missing) = timeline::pick_segments(&ranges, first_seg..=last_seg, start_tli, seg, exists);
+            let (picks, missing) =
+                timeline::pick_segments(&ranges, first_seg..=last_seg, start_tli, seg, exists);
             for p in &picks {
                 if p.is_fallback() {
                     problems.push(
@@ -676,7 +682,8 @@ pub fn find(req: &FindRequest) -> Result<FindReport, Error> {
                     );
                 }
             }
-            let source_files: Vec<PathBuf> = picks.iter().filter_map(|p| p.chosen.and_then(|t| store.path(t, p.segno, seg))).collect();
+            let source_files: Vec<PathBuf> =
+                picks.iter().filter_map(|p| p.chosen.and_then(|t| store.path(t, p.segno, seg))).collect();
             if source_files.is_empty() {
                 return Err(Error::Invalid(format!(
                     "{}: no WAL segment on timeline {}'s path from {}",
@@ -903,9 +910,12 @@ pub fn find(req: &FindRequest) -> Result<FindReport, Error> {
     }
     if let Some(e) = &damage {
         problems.push(
-            Problem::warning("wal_damaged", format!("WAL is damaged: {e}; the scan (and recovery) ends there"))
-                .file(e.file().map(|f| f.display().to_string()).unwrap_or_default())
-                .lsn(e.lsn().unwrap_or_default()),
+            Problem::warning(
+                "wal_damaged",
+                format!("WAL is damaged: {e}; the scan (and recovery) ends there"),
+            )
+            .file(e.file().map(|f| f.display().to_string()).unwrap_or_default())
+            .lsn(e.lsn().unwrap_or_default()),
         );
     }
 
@@ -948,7 +958,11 @@ pub fn find(req: &FindRequest) -> Result<FindReport, Error> {
                             if f.drops_relations {
                                 format!(
                                     ", which dropped {}",
-                                    f.dropped_relations.iter().map(|r| r.to_string()).collect::<Vec<_>>().join(", ")
+                                    f.dropped_relations
+                                        .iter()
+                                        .map(|r| r.to_string())
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
                                 )
                             } else {
                                 String::new()
@@ -1052,7 +1066,10 @@ fn own(ev: &Event<'_>, searching: bool, rels: &BTreeSet<u32>, oids: &BTreeSet<u3
         Event::BackupEnd { end_lsn, start, .. } => Owned::BackupEnd { end_lsn: *end_lsn, start: *start },
         Event::StorageCreate { lsn, xid, rel, fork, .. } if searching && rels.contains(&rel.rel) => {
             let note = if *fork == 0 {
-                format!("relation file {} created (a new table or index, or the new file of a rewrite)", RelFile::from(*rel))
+                format!(
+                    "relation file {} created (a new table or index, or the new file of a rewrite)",
+                    RelFile::from(*rel)
+                )
             } else {
                 format!("fork {fork} of relation file {} created", RelFile::from(*rel))
             };
@@ -1071,28 +1088,31 @@ fn own(ev: &Event<'_>, searching: bool, rels: &BTreeSet<u32>, oids: &BTreeSet<u3
                 (*fork == 0).then_some(rel.rel),
             )
         }
-        Event::StorageTruncate { lsn, xid, rel, blocks, .. } if searching && rels.contains(&rel.rel) => Owned::Storage(
-            StorageEvent {
-                kind: "truncate",
-                lsn: *lsn,
-                timeline: 0,
-                xid: *xid,
-                rel: Some(RelFile::from(*rel)),
-                fork: None,
-                blocks: Some(*blocks),
-                relids: Vec::new(),
-                note: format!(
-                    "relation file {} truncated to {blocks} block(s) in place (VACUUM, or TRUNCATE of a table \
+        Event::StorageTruncate { lsn, xid, rel, blocks, .. } if searching && rels.contains(&rel.rel) => {
+            Owned::Storage(
+                StorageEvent {
+                    kind: "truncate",
+                    lsn: *lsn,
+                    timeline: 0,
+                    xid: *xid,
+                    rel: Some(RelFile::from(*rel)),
+                    fork: None,
+                    blocks: Some(*blocks),
+                    relids: Vec::new(),
+                    note: format!(
+                        "relation file {} truncated to {blocks} block(s) in place (VACUUM, or TRUNCATE of a table \
                      created in the same transaction)",
-                    RelFile::from(*rel)
-                ),
-            },
-            None,
-        ),
+                        RelFile::from(*rel)
+                    ),
+                },
+                None,
+            )
+        }
         Event::HeapTruncate { lsn, xid, db, relids, .. } if searching => {
             let ids = relids.to_vec();
             let by_oid: Vec<u32> = ids.iter().copied().filter(|i| oids.contains(i)).collect();
-            let by_node: Vec<u32> = ids.iter().copied().filter(|i| rels.contains(i) && !oids.contains(i)).collect();
+            let by_node: Vec<u32> =
+                ids.iter().copied().filter(|i| rels.contains(i) && !oids.contains(i)).collect();
             if by_oid.is_empty() && by_node.is_empty() {
                 return Owned::Other;
             }
@@ -1156,9 +1176,8 @@ fn matches(
         }
     }
     if let Some(db) = req.db {
-        let in_db = x.db == Some(db)
-            || x.dropped.iter().any(|r| r.db == db)
-            || x.touched.iter().any(|r| r.db == db);
+        let in_db =
+            x.db == Some(db) || x.dropped.iter().any(|r| r.db == db) || x.touched.iter().any(|r| r.db == db);
         if !in_db {
             return None;
         }
@@ -1171,7 +1190,10 @@ fn matches(
             why.push(if commit {
                 format!("drops relfilenode {} ({r})", r.relfilenode)
             } else {
-                format!("removes relfilenode {} ({r}), a file the aborted transaction had created", r.relfilenode)
+                format!(
+                    "removes relfilenode {} ({r}), a file the aborted transaction had created",
+                    r.relfilenode
+                )
             });
         }
         for xid in std::iter::once(x.xid).chain(x.subxacts.iter().copied()) {
@@ -1259,7 +1281,11 @@ fn found(
         } else {
             Some("pending".into())
         };
-        let reachable = if with_backup { consistent.map(|c| if before { x.lsn >= c } else { x.end_lsn >= c }) } else { None };
+        let reachable = if with_backup {
+            consistent.map(|c| if before { x.lsn >= c } else { x.end_lsn >= c })
+        } else {
+            None
+        };
         Targets {
             replay_lsn: if before { x.lsn } else { x.end_lsn },
             recommended: if xid_first { "xid" } else { "lsn" },
@@ -1315,7 +1341,9 @@ fn finish_after_time(f: &mut FoundXact, max_before: Option<Timestamp>, next: Opt
         ),
         Some(_) if !no_later_earlier => (
             false,
-            Some("an earlier commit/abort record has a later time: a time target would stop before it".into()),
+            Some(
+                "an earlier commit/abort record has a later time: a time target would stop before it".into(),
+            ),
         ),
         Some(_) => (true, None),
     };
@@ -1323,7 +1351,11 @@ fn finish_after_time(f: &mut FoundXact, max_before: Option<Timestamp>, next: Opt
     t_opt.note = note;
 }
 
-fn resolve_table(req: &FindRequest, backup: Option<&Backup>, name: &QualifiedName) -> Result<TableResolution, Error> {
+fn resolve_table(
+    req: &FindRequest,
+    backup: Option<&Backup>,
+    name: &QualifiedName,
+) -> Result<TableResolution, Error> {
     if let Some(dsn) = &req.dsn {
         return live_lookup(dsn, name);
     }
@@ -1416,7 +1448,18 @@ mod tests {
 
     #[test]
     fn targets_before_and_after() {
-        let f = found(xact(740, "2026-01-01T00:00:01.5Z", 0x5000400), vec![], 1, 3, true, true, true, None, false, false);
+        let f = found(
+            xact(740, "2026-01-01T00:00:01.5Z", 0x5000400),
+            vec![],
+            1,
+            3,
+            true,
+            true,
+            true,
+            None,
+            false,
+            false,
+        );
         assert_eq!(f.before.xid.args, ["--target-xid", "740", "--exclusive", "--target-timeline", "3"]);
         assert_eq!(f.before.xid.settings["recovery_target_inclusive"], "off");
         assert_eq!(f.before.lsn.args[..2], ["--target-lsn", "0/5000400"]);
@@ -1428,19 +1471,51 @@ mod tests {
         assert!(f.before.time.exact);
         assert_eq!(f.before.recommended, "xid");
         // A repeated xid: the LSN target is recommended.
-        let f = found(xact(740, "2026-01-01T00:00:01Z", 0x5000400), vec![], 1, 1, false, false, true, None, false, false);
+        let f = found(
+            xact(740, "2026-01-01T00:00:01Z", 0x5000400),
+            vec![],
+            1,
+            1,
+            false,
+            false,
+            true,
+            None,
+            false,
+            false,
+        );
         assert_eq!(f.before.recommended, "lsn");
         assert!(!f.before.xid.exact && !f.before.time.exact);
         // Before the consistency point of the backup.
-        let f =
-            found(xact(740, "2026-01-01T00:00:01Z", 0x5000400), vec![], 1, 1, true, true, true, Some(Lsn(0x5000410)), true, false);
+        let f = found(
+            xact(740, "2026-01-01T00:00:01Z", 0x5000400),
+            vec![],
+            1,
+            1,
+            true,
+            true,
+            true,
+            Some(Lsn(0x5000410)),
+            true,
+            false,
+        );
         assert_eq!(f.before.reachable_from_backup, Some(false));
         assert_eq!(f.after.reachable_from_backup, Some(true));
     }
 
     #[test]
     fn inclusive_time_target_needs_a_strictly_later_next_commit() {
-        let mut f = found(xact(740, "2026-01-01T00:00:01Z", 0x5000400), vec![], 1, 1, true, true, true, None, false, false);
+        let mut f = found(
+            xact(740, "2026-01-01T00:00:01Z", 0x5000400),
+            vec![],
+            1,
+            1,
+            true,
+            true,
+            true,
+            None,
+            false,
+            false,
+        );
         finish_after_time(&mut f, None, Some(ts("2026-01-01T00:00:02Z")));
         assert!(f.after.time.exact);
         finish_after_time(&mut f, None, Some(ts("2026-01-01T00:00:01Z")));
