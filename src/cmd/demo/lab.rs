@@ -4,8 +4,8 @@ use super::pgbin::PgBin;
 use super::proc::{Interrupt, RunAs, Server, interrupted, run_with_timeout, shell_word};
 use super::report::Reporter;
 use pitr_core::live::{self, ConnectOptions, MarkOptions, PauseState, ResumeOutcome, Session};
+use pitr_core::plan::find::{self, FindInput, FindRequest};
 use pitr_core::plan::{Plan, PlanRequest, RestoreRequest, TargetSpec};
-use pitr_core::wal::{Event, ScanOptions, TimelineChoice, WalSource};
 use pitr_core::{Lsn, SegmentName, WalSegSize};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -712,54 +712,57 @@ impl Lab {
     fn find(&mut self, rep: &mut Reporter) -> Res<u32> {
         rep.step("find", "Find the transaction that dropped the table, in the archived WAL");
         let d = self.facts.dropped.clone().ok_or_else(|| Failure::Error("internal: no drop".into()))?;
-        rep.pitr(format!(
-            "pitr waldump --start {} --rmgr Transaction archive | grep {}",
-            self.backup_start, d.relfilenode
-        ));
-        let source = WalSource::dir(self.path("archive")).map_err(|e| Failure::Error(e.to_string()))?;
-        let opts = ScanOptions {
-            start: Some(self.backup_start),
-            timeline: TimelineChoice::Only(self.timeline),
-            ..ScanOptions::default()
-        };
-        let mut scanner = pitr_core::wal::scan(source, opts).map_err(|e| Failure::Error(e.to_string()))?;
-        let seg = scanner.reader().info().seg_size;
-        let mut dropping = 0usize;
-        let mut hit: Option<FoundDrop> = None;
-        let mut commits = 0usize;
-        while let Some(ev) = scanner.next_event().map_err(|e| Failure::Error(e.to_string()))? {
-            if let Event::Commit(x) = ev {
-                commits += 1;
-                if x.dropped_rels.is_empty() {
-                    continue;
-                }
-                dropping += 1;
-                if x.dropped_rels.iter().any(|r| r.rel == d.relfilenode && r.db == d.database_oid)
-                    && hit.is_none()
-                {
-                    hit = Some(FoundDrop {
-                        xid: x.xid,
-                        record_lsn: x.lsn,
-                        end_lsn: x.end_lsn,
-                        time: x.time.rfc3339(),
-                        wal_file: SegmentName::of_lsn(self.timeline, x.lsn, seg).to_string(),
-                        dropped_relations: x.dropped_rels.iter().map(|r| r.to_string()).collect(),
-                        ..d.clone()
-                    });
-                }
-            }
+        rep.pitr("pitr find --backup backup --archive archive --table accounts");
+        let mut req = FindRequest::new(FindInput::Archive {
+            archive: self.path("archive"),
+            backup: Some(self.path("backup")),
+        });
+        req.table = Some("accounts".into());
+        let report = find::find(&req).map_err(|e| Failure::Error(e.to_string()))?;
+        if let Some(t) = &report.table {
+            let nodes: Vec<String> = t.matches.iter().map(|m| m.relfilenode.to_string()).collect();
+            rep.note(format!(
+                "the backup's catalog (pg_class in base/{}) names accounts with relfilenode {}",
+                d.database_oid,
+                nodes.join(", ")
+            ));
         }
-        let records = scanner.reader().records_read();
-        let Some(mut found) = hit else {
+        if !report.relfilenodes.contains(&d.relfilenode) {
             return Err(Failure::Mismatch(format!(
-                "no commit in the archive dropped relfilenode {} (read {records} records, {commits} commits)",
-                d.relfilenode
+                "pitr resolved accounts to relfilenode(s) {:?} from the backup's catalog, the server said {}",
+                report.relfilenodes, d.relfilenode
+            )));
+        }
+        let seg = self.segsize;
+        let answer = report.answers.iter().find(|a| a.relfilenode == d.relfilenode);
+        let hit = answer
+            .and_then(|a| a.dropped_by)
+            .and_then(|xid| report.transactions.iter().find(|x| x.xid == xid && !x.subxact));
+        let Some(x) = hit else {
+            return Err(Failure::Mismatch(format!(
+                "no commit in the archive dropped relfilenode {} (read {} transaction ends from {}): {}",
+                d.relfilenode,
+                report.scanned.transaction_ends,
+                report.scanned.from,
+                answer.map(|a| a.message.as_str()).unwrap_or("no answer")
             )));
         };
-        found.commits_dropping_files = dropping;
+        let dropped_relations: Vec<String> = x.dropped_relations.iter().map(|r| r.to_string()).collect();
+        let found = FoundDrop {
+            xid: x.xid,
+            record_lsn: x.lsn,
+            end_lsn: x.end_lsn,
+            time: x.time.clone(),
+            wal_file: SegmentName::of_lsn(x.timeline, x.lsn, seg).to_string(),
+            dropped_relations,
+            commits_dropping_files: report.transactions.iter().filter(|t| t.drops_relations).count(),
+            ..d.clone()
+        };
         rep.note(format!(
-            "read {records} WAL records from {} on: {commits} commits, {dropping} of them dropped relation files",
-            self.backup_start
+            "read {} WAL files from {} on ({} commits and aborts)",
+            report.scanned.files.len(),
+            report.scanned.from,
+            report.scanned.transaction_ends
         ));
         rep.note(format!(
             "found: transaction {} dropped relfilenode {} (COMMIT at {}, {}, in WAL file {})",
@@ -770,13 +773,16 @@ impl Lab {
             found.dropped_relations.len(),
             found.dropped_relations.join(", ")
         ));
+        if let Some(t) = answer.and_then(|a| a.target.as_ref()) {
+            rep.note(format!("pitr find recommends: {}", t.args.join(" ")));
+        }
         rep.set("xid", found.xid);
         rep.set("record_lsn", found.record_lsn);
         rep.set("end_lsn", found.end_lsn);
         rep.set("time", &found.time);
         rep.set("wal_file", &found.wal_file);
         rep.set("dropped_relations", &found.dropped_relations);
-        rep.set("commits_dropping_files", dropping);
+        rep.set("commits_dropping_files", found.commits_dropping_files);
         let xid = found.xid;
         let server_xid = found.server_xid;
         self.facts.dropped = Some(found);
