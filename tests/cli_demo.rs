@@ -98,6 +98,7 @@ fn demo_runs_for_every_major() {
         for cmd in [
             "initdb -D pgdata --wal-segsize=1",
             "archive_command = ",
+            "pitr find --backup backup --archive archive --table accounts",
             "pitr plan --backup backup",
             "pitr restore",
         ] {
@@ -217,6 +218,41 @@ fn demo_finds_postgres_by_itself() {
     assert!((13..=18).contains(&major), "{d:#}");
     assert_ne!(d["postgres"]["found_by"], "--pg-bin");
     assert_eq!(d["table"]["back"], true);
+    assert!(!Path::new(d["dir"].as_str().unwrap()).exists());
+}
+
+/// As an ordinary user (not root): the servers run as that user, no
+/// `runuser`. When the tests run as root, the demo is run as `postgres` with a
+/// copy of the binary that user can execute.
+#[test]
+fn demo_runs_as_an_ordinary_user() {
+    let major = *majors_under_test().last().unwrap();
+    let is_root = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
+    let o = if is_root {
+        let t = open_tempdir();
+        let exe = t.path().join("pitr");
+        std::fs::copy(env!("CARGO_BIN_EXE_pitr"), &exe).unwrap();
+        let o = Command::new("runuser")
+            .args(["-u", "postgres", "--"])
+            .arg(&exe)
+            .args(["demo", "--json", "--pg-bin", &bin_dir(major)])
+            .env("TMPDIR", "/tmp")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        drop(t);
+        o
+    } else {
+        pitr(&["demo", "--json", "--pg-bin", &bin_dir(major)])
+    };
+    let out = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{}", text(&o.stderr));
+    assert!(!out.contains("runuser"), "an ordinary user needs no runuser:\n{out}");
+    let d: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(d["table"]["back"], true, "{d:#}");
     assert!(!Path::new(d["dir"].as_str().unwrap()).exists());
 }
 
