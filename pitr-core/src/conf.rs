@@ -867,24 +867,24 @@ fn c_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r')
 }
 
-/// `strtol(s, &end, 0)`: value (saturated, with an overflow flag) and end
-/// offset; end 0 when nothing was converted.
-fn strtol0(s: &[u8]) -> (f64, usize, bool) {
+/// The C number parsers' prefix: leading white space, then an optional sign.
+/// Returns the offset after them and whether the sign was `-`.
+fn space_and_sign(s: &[u8]) -> (usize, bool) {
     let mut i = 0;
     while s.get(i).copied().is_some_and(c_space) {
         i += 1;
     }
-    let neg = match s.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
+    match s.get(i) {
+        Some(b'-') => (i + 1, true),
+        Some(b'+') => (i + 1, false),
+        _ => (i, false),
+    }
+}
+
+/// `strtol(s, &end, 0)`: value (saturated, with an overflow flag) and end
+/// offset; end 0 when nothing was converted.
+fn strtol0(s: &[u8]) -> (f64, usize, bool) {
+    let (i, neg) = space_and_sign(s);
     let (radix, mut j) = if s.get(i) == Some(&b'0')
         && matches!(s.get(i + 1), Some(b'x' | b'X'))
         && s.get(i + 2).is_some_and(u8::is_ascii_hexdigit)
@@ -930,21 +930,7 @@ struct Strtod {
 /// Hex mantissas beyond 64 bits lose precision.
 fn strtod(s: &[u8]) -> Strtod {
     let none = Strtod { value: 0.0, end: 0, erange: false };
-    let mut i = 0;
-    while s.get(i).copied().is_some_and(c_space) {
-        i += 1;
-    }
-    let neg = match s.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
+    let (mut i, neg) = space_and_sign(s);
     let sign = if neg { -1.0 } else { 1.0 };
     let rest = &s[i..];
     let starts = |w: &[u8]| rest.len() >= w.len() && rest[..w.len()].eq_ignore_ascii_case(w);
