@@ -46,22 +46,6 @@ fn strs(v: &Value) -> Vec<String> {
     v.as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_string()).collect()
 }
 
-fn wait_paused(c: &Cluster) {
-    let sql = if c.major() >= 14 {
-        "SELECT pg_get_wal_replay_pause_state() = 'paused'"
-    } else {
-        "SELECT pg_is_wal_replay_paused()"
-    };
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(90) {
-        if c.try_sql(sql).map(|v| v == "t").unwrap_or(false) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("recovery did not pause:\n{}", c.log());
-}
-
 fn check_scenario(s: &Scenario, prove_restore: bool) {
     let major = s.major;
     let archive = s.archive().display().to_string();
@@ -240,7 +224,7 @@ fn check_scenario(s: &Scenario, prove_restore: bool) {
             .try_start()
             .map_err(|(_, e)| e)
             .unwrap();
-        wait_paused(&c);
+        assert!(c.wait_recovery_settled(), "recovery did not pause:\n{}", c.log());
         assert!(
             c.log().contains(&format!("recovery stopping before commit of transaction {drop_xid}")),
             "{}",

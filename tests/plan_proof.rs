@@ -258,25 +258,6 @@ fn archive_without(s: &Scenario, remove: &[String], dir: &Path) -> String {
     dir.display().to_string()
 }
 
-fn wait_paused(c: &Cluster) -> bool {
-    let sql = if c.major() >= 14 {
-        "SELECT pg_get_wal_replay_pause_state() = 'paused'"
-    } else {
-        "SELECT pg_is_wal_replay_paused()"
-    };
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(90) {
-        if c.try_sql(sql).map(|v| v == "t").unwrap_or(false) {
-            return true;
-        }
-        if c.try_sql("SELECT pg_is_in_recovery()").map(|v| v == "f").unwrap_or(false) {
-            return true; // promoted (no target: end of WAL)
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    false
-}
-
 fn wait_log(c: &Cluster, text: &str) -> bool {
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(90) {
@@ -364,7 +345,7 @@ fn run_case(s: &Scenario, k: usize, case: &Case) -> Result<(), String> {
                 return Err(format!("expected a reachable plan, got exit {code}:\n{out}"));
             }
             let c = started.map_err(|(_, e)| format!("server did not start: {e}"))?;
-            if !wait_paused(&c) {
+            if !c.wait_recovery_settled() {
                 return Err(format!("recovery did not pause:\n{}", c.log()));
             }
             let mut errs = String::new();

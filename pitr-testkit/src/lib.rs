@@ -544,6 +544,27 @@ impl Cluster {
         self.try_sql(sql).unwrap_or_else(|e| panic!("SQL failed on PostgreSQL {}: {sql}\n{e}", self.major))
     }
 
+    /// Waits (up to 90 s) until a recovering server has paused at its target
+    /// (`pg_get_wal_replay_pause_state()`, 13: `pg_is_wal_replay_paused()`)
+    /// or has left recovery (promoted at the end of WAL). False on timeout.
+    pub fn wait_recovery_settled(&self) -> bool {
+        let paused = if self.major() >= 14 {
+            "SELECT pg_get_wal_replay_pause_state() = 'paused'"
+        } else {
+            "SELECT pg_is_wal_replay_paused()"
+        };
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(90) {
+            if self.try_sql(paused).is_ok_and(|v| v == "t")
+                || self.try_sql("SELECT pg_is_in_recovery()").is_ok_and(|v| v == "f")
+            {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        false
+    }
+
     /// Runs SQL; returns psql's error text on failure.
     pub fn try_sql(&self, sql: &str) -> Result<String, String> {
         let mut child = Command::new(pg_tool("psql"))
