@@ -918,6 +918,80 @@ pitr_status pitr_archive_verify(const struct pitr_archive *a,
                                 char **out_json);
 
 /**
+ * Restores the WAL file `name` (what PostgreSQL passes as `%f`) from the
+ * archive directory `archive` into `dest` (`%p`), as `pitr archive get`
+ * does for `restore_command`: the copies of the file (plain, compressed,
+ * pgBackRest-named, in a nested directory or a pgBackRest stanza) are tried
+ * in the inventory's order of preference; the first that decompresses (and,
+ * for a segment, starts with the segment's own long page header and has
+ * exactly the segment size) is written to `dest` atomically (temporary
+ * file, fsync, rename). `*out_source` (when not NULL) = the archive file it
+ * came from, library-allocated: free with `pitr_string_free`;
+ * `*out_bytes` (when not NULL) = the bytes written.
+ *
+ * Errors: `PITR_STATUS_NO_VALUE` when the archive has no copy of the file
+ * (the one case `restore_command` must report as "not there"; PostgreSQL
+ * probes history files that do not exist); `PITR_STATUS_CORRUPT_WAL` when
+ * copies exist but none could be restored (damaged, wrong size, `dest` not
+ * writable: the message lists each copy and why); `PITR_STATUS_IO` (the
+ * archive cannot be read); `PITR_STATUS_INVALID_ARGUMENT` (`name` is not a
+ * WAL segment, `.partial`, history or backup history file name);
+ * `PITR_STATUS_NULL_ARGUMENT`, `PITR_STATUS_INVALID_UTF8`.
+ *
+ * Thread safety: any thread; do not fetch into the same `dest` from several
+ * threads at once.
+ *
+ * # Safety
+ * `archive`, `name` and `dest` must be NUL-terminated strings; `out_source`
+ * NULL or pointing to a writable `char *`; `out_bytes` NULL or pointing to
+ * a writable `uint64_t`.
+ */
+pitr_status pitr_archive_get(const char *archive,
+                             const char *name,
+                             const char *dest,
+                             char **out_source,
+                             uint64_t *out_bytes);
+
+/**
+ * Timeline-aware cleanup of the archive `a` (`pitr archive cleanup`):
+ * which segment, `.partial` and backup history files none of the kept
+ * backups can ever need (`docs/archive.md`: before each kept backup's start
+ * segment, or on a timeline it cannot reach). History files, unknown files
+ * and the `.backup` file of a kept backup always stay. `keep_backups` are
+ * `n_keep` paths of backups to keep recoverable (a backup directory, plain
+ * or tar, a `backup_label` or a `.backup` file; at least one). A dry run
+ * unless `remove`: then exactly the files listed are removed (a file
+ * already gone counts as removed). `*out_count` (when not NULL) = the
+ * number of files to remove (removed with `remove`); `*out_json` = the
+ * document of `pitr archive cleanup --json` (`archive`, `deleted`,
+ * `kept_backups`, `remove`, `kept_files`, `warnings`, `removed`,
+ * `errors`), library-allocated: free with `pitr_string_free`.
+ *
+ * Errors: `PITR_STATUS_INVALID` (no kept backup, a kept backup of another
+ * cluster than the archive, a path that is not a backup, an archive whose
+ * segment size is unknown: nothing is removed), `PITR_STATUS_IO` (a kept
+ * backup cannot be read, nothing is removed; or with `remove`, a file could
+ * not be removed: the others were, the message lists the failures),
+ * `PITR_STATUS_PARSE`, `PITR_STATUS_NULL_ARGUMENT` (also for a NULL
+ * element), `PITR_STATUS_INVALID_UTF8`.
+ *
+ * Thread safety: any thread; do not clean one archive from several threads
+ * (or processes) at once. The handle is not changed: scan again after
+ * removing.
+ *
+ * # Safety
+ * `a` must be a live handle; `keep_backups` NULL (with `n_keep` 0) or
+ * pointing to `n_keep` NUL-terminated strings; `out_count` NULL or pointing
+ * to a writable `size_t`; `out_json` must point to a writable `char *`.
+ */
+pitr_status pitr_archive_cleanup(const struct pitr_archive *a,
+                                 const char *const *keep_backups,
+                                 size_t n_keep,
+                                 bool remove,
+                                 size_t *out_count,
+                                 char **out_json);
+
+/**
  * Opens a backup: a plain data directory copy (one with `PG_VERSION`), a
  * directory of `pg_basebackup -Ft` output (`base.tar`, possibly `.gz`,
  * `.lz4`, `.zst`; or the `base.tar*` file itself), a `backup_label` file or
@@ -1038,6 +1112,46 @@ pitr_status pitr_backup_verify(const char *path,
                                bool skip_checksums,
                                bool *out_ok,
                                char **out_json);
+
+/**
+ * Extracts (restores) the backup `b` into the data directory `target`
+ * (created if absent, else it must be empty), with its tablespaces: plain
+ * and tar backups (compressed too), the WAL it includes into `pg_wal`
+ * unless `include_wal` is false. Tablespace `tablespace_oids[i]` is
+ * written to `tablespace_dirs[i]` instead of its original location
+ * (`n_tablespaces` pairs; both arrays may be NULL when it is 0), and
+ * `tablespace_map` is rewritten accordingly. Nothing is ever overwritten
+ * and nothing is written outside `target` and the tablespace directories
+ * (a tar member climbing out is refused); `postmaster.pid` and
+ * `postmaster.opts` are never restored; every file is fsynced. On failure,
+ * everything created is removed again. `*out_json` = what was written (the
+ * `extracted` object of `pitr restore --json`: `target`, `files`, `bytes`,
+ * `wal_files`, `tablespaces`, `tablespace_map_rewritten`, `skipped`),
+ * library-allocated: free with `pitr_string_free`. No recovery settings
+ * are written (see `pitr_restore`, `pitr_write_recovery_settings`).
+ *
+ * Errors: `PITR_STATUS_INVALID` (`target` or a tablespace directory is not
+ * empty; a bare `backup_label` or `.backup` file cannot be extracted; an
+ * in-place tablespace cannot be relocated; an unsafe tar member),
+ * `PITR_STATUS_IO`, `PITR_STATUS_INVALID_ARGUMENT` (a tablespace given
+ * twice), `PITR_STATUS_NULL_ARGUMENT` (also for a NULL element of
+ * `tablespace_dirs`), `PITR_STATUS_INVALID_UTF8`.
+ *
+ * Thread safety: any thread; blocks while copying.
+ *
+ * # Safety
+ * `b` must be a live handle; `target` a NUL-terminated string;
+ * `tablespace_oids` and `tablespace_dirs` NULL (with `n_tablespaces` 0) or
+ * pointing to `n_tablespaces` elements, the strings NUL-terminated;
+ * `out_json` must point to a writable `char *`.
+ */
+pitr_status pitr_backup_extract(const struct pitr_backup *b,
+                                const char *target,
+                                const uint32_t *tablespace_oids,
+                                const char *const *tablespace_dirs,
+                                size_t n_tablespaces,
+                                bool include_wal,
+                                char **out_json);
 
 /**
  * Reads a data directory's configuration like the server: `postgresql.conf`

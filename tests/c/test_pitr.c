@@ -730,5 +730,6 @@ int main(void) {
     run_wal_tests();
     run_archive_tests();
     run_backup_tests();
+    run_plan_tests();
     return harness_finish();
 }
