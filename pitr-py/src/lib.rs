@@ -33,6 +33,7 @@ mod history;
 mod label;
 mod live;
 mod lsn;
+mod plan;
 mod target;
 mod version;
 mod wal;
@@ -81,6 +82,15 @@ fn _pitr(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(backup::verify_backup, m)?)?;
     // WAL archives.
     m.add_class::<archive::PyInventory>()?;
+    m.add_function(wrap_pyfunction!(archive::archive_get, m)?)?;
+    // Recovery plans and restores.
+    m.add_class::<plan::PyRecoveryPlan>()?;
+    m.add_class::<plan::PyRecoveryStop>()?;
+    m.add_class::<plan::PyStopKind>()?;
+    m.add_class::<plan::PyPlanProblem>()?;
+    m.add_function(wrap_pyfunction!(plan::plan, m)?)?;
+    m.add_function(wrap_pyfunction!(plan::restore, m)?)?;
+    m.add_function(wrap_pyfunction!(plan::write_recovery_settings, m)?)?;
     // WAL records.
     m.add_class::<wal::PyWalReader>()?;
     m.add_class::<wal::PyWalRecord>()?;

@@ -133,6 +133,10 @@ EOF
       'SELECT pg_is_in_recovery()')\" = f ]"
   PITR_TEST_HISTORY="$pg_fx_dir/promoted/pg_wal/00000002.history"
   [ -f "$PITR_TEST_HISTORY" ] || { echo "pg-fixtures: no $PITR_TEST_HISTORY" >&2; return 1; }
+  # The archiver copies the history file: let it finish before the immediate
+  # stop (which would kill a half-done copy).
+  pg_fx_wait "the history file of timeline 2 to be archived" 60 \
+    cmp -s "$PITR_TEST_HISTORY" "$pg_fx_dir/archive/00000002.history"
   pg_fx_stop "$pg_fx_dir/promoted"
   # Its pg_control, and what pg_controldata says about it.
   cp "$pg_fx_dir/promoted/global/pg_control" "$pg_fx_dir/pg_control"
