@@ -12,6 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 
 seconds=${FUZZ_SECONDS:-5}
+# A fixed seed keeps CI reproducible; FUZZ_SEED=0 lets libFuzzer pick one.
+seed=${FUZZ_SEED:-1}
 target_dir=${CARGO_TARGET_DIR:-target}
 
 export RUSTFLAGS="-Cpasses=sancov-module \
@@ -30,7 +32,7 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 for t in $targets; do
   mkdir -p "artifacts/$t" "corpus/$t"
-  if ! "$target_dir/$host/release/$t" -max_total_time="$seconds" -rss_limit_mb=2048 \
+  if ! "$target_dir/$host/release/$t" -max_total_time="$seconds" -seed="$seed" -rss_limit_mb=2048 \
       -artifact_prefix="artifacts/$t/" "corpus/$t" >"$log" 2>&1; then
     tail -n 40 "$log" >&2
     echo "fuzz target $t failed: crash input in fuzz/artifacts/$t/" >&2

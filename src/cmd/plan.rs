@@ -164,8 +164,9 @@ pub fn render(p: &Plan) -> String {
     let _ = writeln!(s, "Timelines     {}", path.join(" -> "));
     if let Some(st) = &p.stop {
         let what = match (&st.record, st.record_lsn) {
-            (Some(r), Some(l)) => format!("{:?} {r} at {l}", st.kind).to_lowercase(),
-            (None, Some(l)) => format!("{:?} the record at {l}", st.kind).to_lowercase(),
+            // Lower case words, LSNs as PostgreSQL prints them.
+            (Some(r), Some(l)) => format!("{} at {l}", format!("{:?} {r}", st.kind).to_lowercase()),
+            (None, Some(l)) => format!("{} the record at {l}", format!("{:?}", st.kind).to_lowercase()),
             _ => format!("{:?}", st.kind).to_lowercase().replace('_', " "),
         };
         let _ = writeln!(s, "Stop          {what}");

@@ -18,6 +18,7 @@
 //! (the directory, a tar stream) fail.
 
 pub mod archive_status;
+pub mod catalog;
 pub mod extract;
 pub mod source;
 pub mod tablespace_map;

@@ -1,6 +1,7 @@
 //! Recovery planning: from a base backup, a WAL archive and a target, what
 //! PostgreSQL will do (recovery-semantics.md §1-4, §9).
 
+pub mod find;
 pub mod model;
 pub mod planner;
 pub mod replay;
@@ -8,6 +9,7 @@ pub mod restore;
 pub mod target;
 pub mod timeline;
 
+pub use find::{FindInput, FindReport, FindRequest, KindFilter, find};
 pub use model::{Plan, PlannedFile, Problem, Stop, TimelineStep};
 pub use planner::{PlanRequest, TargetSpec, default_restore_command, plan};
 pub use restore::{RestoreReport, RestoreRequest, restore, write_recovery_settings};

@@ -84,10 +84,10 @@ impl PlanRequest {
 
 /// The server settings of the backup that matter for planning.
 #[derive(Debug, Clone)]
-struct ServerSettings {
-    timezone: TimeZone,
-    timezone_name: String,
-    date_order: DateOrder,
+pub(super) struct ServerSettings {
+    pub(super) timezone: TimeZone,
+    pub(super) timezone_name: String,
+    pub(super) date_order: DateOrder,
     hot_standby: bool,
     recovery_min_apply_delay: Option<String>,
     archive_mode_on: bool,
@@ -96,7 +96,7 @@ struct ServerSettings {
 
 /// Reads the backup's effective configuration (plain: the data directory with
 /// includes; tar: `postgresql.conf` then `postgresql.auto.conf` from base.tar).
-fn backup_config(backup: &Backup) -> Option<ConfigSet> {
+pub(super) fn backup_config(backup: &Backup) -> Option<ConfigSet> {
     match backup.format {
         BackupFormat::Plain => Some(ConfigSet::load_data_dir(&backup.path)),
         BackupFormat::Tar => {
@@ -131,7 +131,10 @@ fn backup_config(backup: &Backup) -> Option<ConfigSet> {
     }
 }
 
-fn server_settings(config: Option<&ConfigSet>, tz_override: Option<&str>) -> Result<ServerSettings, Error> {
+pub(super) fn server_settings(
+    config: Option<&ConfigSet>,
+    tz_override: Option<&str>,
+) -> Result<ServerSettings, Error> {
     let get = |n: &str| config.and_then(|c| c.value(n)).map(str::to_string);
     let tz_name = tz_override.map(str::to_string).or_else(|| get("timezone")).unwrap_or_else(|| "GMT".into());
     let timezone = TimeZone::get(&tz_name).map_err(|_| {
@@ -191,14 +194,39 @@ fn parse_target(spec: &TargetSpec, s: &ServerSettings) -> Result<(RecoveryTarget
 }
 
 /// Where each segment recovery reads comes from.
-struct Store<'a> {
+pub(super) struct Store<'a> {
     inventory: &'a Inventory,
     /// Segments in the backup's own `pg_wal` (plain backups), by name.
     backup_wal: HashMap<SegmentName, PathBuf>,
 }
 
-impl Store<'_> {
-    fn path(&self, tli: TimeLineId, segno: u64, seg: WalSegSize) -> Option<PathBuf> {
+impl<'a> Store<'a> {
+    /// The archive, plus the segments of a plain backup's `pg_wal`.
+    pub(super) fn new(inventory: &'a Inventory, backup: &Backup) -> Store<'a> {
+        let mut backup_wal = HashMap::new();
+        if backup.format == BackupFormat::Plain {
+            for w in &backup.wal {
+                if let Some(s) = crate::walfile::WalFileName::classify(&w.name).segment() {
+                    backup_wal.insert(s, backup.path.join("pg_wal").join(&w.name));
+                }
+            }
+        }
+        Store { inventory, backup_wal }
+    }
+
+    /// The archive alone.
+    pub(super) fn new_archive(inventory: &'a Inventory) -> Store<'a> {
+        Store { inventory, backup_wal: HashMap::new() }
+    }
+
+    /// The last segment number either place has (`default` for an empty archive).
+    pub(super) fn last_segno(&self, seg: WalSegSize, default: u64) -> u64 {
+        let a = self.inventory.segments().filter_map(|n| n.segno(seg)).max().unwrap_or(default);
+        a.max(self.backup_wal.keys().filter_map(|n| n.segno(seg)).max().unwrap_or(0))
+    }
+
+    /// The file of segment `segno` on timeline `tli`, if either place has it.
+    pub(super) fn path(&self, tli: TimeLineId, segno: u64, seg: WalSegSize) -> Option<PathBuf> {
         // The archive first: PostgreSQL prefers restore_command over pg_wal.
         self.inventory
             .segment_path(tli, segno)
@@ -238,15 +266,7 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
         })?;
     let major = backup.major().or_else(|| inventory.pg_major()).map(|m| m.number()).unwrap_or(0);
 
-    let mut backup_wal = HashMap::new();
-    if backup.format == BackupFormat::Plain {
-        for w in &backup.wal {
-            if let Some(s) = crate::walfile::WalFileName::classify(&w.name).segment() {
-                backup_wal.insert(s, backup.path.join("pg_wal").join(&w.name));
-            }
-        }
-    }
-    let store = Store { inventory: &inventory, backup_wal };
+    let store = Store::new(&inventory, &backup);
 
     let label_tli = label.timeline();
     let redo = label.start.lsn;
@@ -450,28 +470,10 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
         return Ok(finish(out, problems));
     }
     // Sequential picks from the redo segment on, until a segment is missing.
-    let mut picks: Vec<SegmentPick> = Vec::new();
-    let mut cur = ckpt_tli;
-    let max_seg = inventory
-        .segments()
-        .filter_map(|n| n.segno(seg))
-        .max()
-        .unwrap_or(redo_seg)
-        .max(store.backup_wal.keys().filter_map(|n| n.segno(seg)).max().unwrap_or(0));
-    let mut missing: Option<SegmentPick> = None;
-    for s in redo_seg..=max_seg {
-        let p = timeline::pick_segment(&ranges, s, cur, seg, exists);
-        match p.chosen {
-            Some(t) => {
-                cur = t;
-                picks.push(p);
-            }
-            None => {
-                missing = Some(p);
-                break;
-            }
-        }
-    }
+    let max_seg = store.last_segno(seg, redo_seg);
+    let (picks, missing): (Vec<SegmentPick>, Option<SegmentPick>) =
+        timeline::pick_segments(&ranges, redo_seg..=max_seg, ckpt_tli, seg, exists);
+    let cur = picks.last().and_then(|p| p.chosen).unwrap_or(ckpt_tli);
 
     // Read the WAL along those files through the redo-loop model.
     let rule = if label.from_standby() {

@@ -143,6 +143,32 @@ pub fn pick_segment(
     SegmentPick { segno, expected: expected.unwrap_or(cur_file_tli), chosen: None }
 }
 
+/// [`pick_segment`] for consecutive segments, as recovery reads them: each
+/// pick starts from the timeline of the file opened before it (`start_tli` for
+/// the first). Returns the picks up to the first segment no eligible timeline
+/// has, and that one (`None` when every segment of `segnos` was found).
+pub fn pick_segments(
+    ranges_newest_first: &[TimelineRange],
+    segnos: std::ops::RangeInclusive<u64>,
+    start_tli: TimeLineId,
+    seg: WalSegSize,
+    exists: impl Fn(TimeLineId, u64) -> bool,
+) -> (Vec<SegmentPick>, Option<SegmentPick>) {
+    let mut picks = Vec::new();
+    let mut cur = start_tli;
+    for s in segnos {
+        let p = pick_segment(ranges_newest_first, s, cur, seg, &exists);
+        match p.chosen {
+            Some(t) => {
+                cur = t;
+                picks.push(p);
+            }
+            None => return (picks, Some(p)),
+        }
+    }
+    (picks, None)
+}
+
 /// The history files recovery fetches for `target` (every timeline of its
 /// path above 1, oldest first; the target's own last).
 pub fn history_files_needed(history: &TimelineHistory) -> Vec<TimeLineId> {
@@ -225,5 +251,14 @@ mod tests {
         assert_eq!(p.chosen, None);
         assert_eq!(p.expected, 3);
         assert_eq!(history_files_needed(&set().history_of(3).unwrap()), vec![2, 3]);
+        // Consecutive picks: 2-4 on TL1, 5 on TL2, 6 on TL3; a hole ends the walk.
+        let (picks, missing) = pick_segments(&ranges, 2..=6, 1, seg, all);
+        let chosen: Vec<_> = picks.iter().map(|p| (p.segno, p.chosen)).collect();
+        assert_eq!(chosen, [(2, Some(1)), (3, Some(1)), (4, Some(1)), (5, Some(2)), (6, Some(3))]);
+        assert!(missing.is_none());
+        let hole = |t: TimeLineId, s: u64| !(s == 4 && t == 1);
+        let (picks, missing) = pick_segments(&ranges, 2..=6, 1, seg, hole);
+        assert_eq!(picks.len(), 2);
+        assert_eq!(missing.map(|m| (m.segno, m.expected)), Some((4, 1)));
     }
 }

@@ -47,7 +47,7 @@ pub use error::{EndReason, WalEnd, WalError};
 pub use page::SegmentHeader;
 pub use reader::{DataFilter, ReaderOptions, StreamInfo, TimelineChoice, WalReader, segment_header};
 pub use record::{BlockRef, Record, RecordHeader, RelFileLocator};
-pub use scan::{Event, ScanOptions, Scanner, XactEvent, scan};
+pub use scan::{Event, ScanDetail, ScanOptions, Scanner, XactEvent, scan, scan_with};
 pub use source::{SourceFile, WalSource};
 pub use stats::Stats;
 pub use verify::{SegmentCheck, SegmentTail, VerifyOptions, verify_segment};

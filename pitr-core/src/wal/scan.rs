@@ -2,12 +2,16 @@
 //! prepares, restore points, checkpoints, end of recovery, timeline switches,
 //! backup ends, switches) read without materialising records: only the records
 //! that carry events are decoded, in place.
+//!
+//! [`scan_with`] can add, for `pitr find`, the relation file events (Storage
+//! `CREATE` / `TRUNCATE`, Heap `TRUNCATE`) and, for every transaction end, the
+//! relation files its records wrote ([`XactEvent::touched`]).
 
 use super::decode::{Decoded, PgTimestamp, RelList, U32List, XactKind, decode_record};
 use super::error::{WalEnd, WalError};
 use super::reader::{DataFilter, ReaderOptions, WalReader};
-use super::record::Record;
-use super::rmgr::{RM_STANDBY_ID, RM_XACT_ID, RM_XLOG_ID};
+use super::record::{Record, RelFileLocator};
+use super::rmgr::{RM_HEAP_ID, RM_SMGR_ID, RM_STANDBY_ID, RM_XACT_ID, RM_XLOG_ID};
 use super::source::WalSource;
 use crate::lsn::Lsn;
 use serde::Serialize;
@@ -16,6 +20,21 @@ use std::collections::{HashMap, HashSet};
 /// Options of [`scan`]: those of the reader (`data` is replaced by what the
 /// scanner needs).
 pub type ScanOptions = ReaderOptions;
+
+/// What [`scan_with`] reports beyond the planner's events (both off in [`scan`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ScanDetail {
+    /// Report Storage `CREATE` / `TRUNCATE` and Heap `TRUNCATE` records
+    /// ([`Event::StorageCreate`], [`Event::StorageTruncate`], [`Event::HeapTruncate`]).
+    pub storage: bool,
+    /// Remember which relation files each transaction's records wrote (from
+    /// their block references) and report them with its end
+    /// ([`XactEvent::touched`]).
+    pub touched: bool,
+}
+
+/// Most relation files remembered per transaction for [`XactEvent::touched`].
+pub const MAX_TOUCHED: usize = 256;
 
 /// The end of a transaction (commit or abort, plain or prepared).
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -50,6 +69,19 @@ pub struct XactEvent<'a> {
     pub gid: Option<&'a [u8]>,
     /// Database OID, when logged.
     pub db: Option<u32>,
+    /// The relation files the transaction (and its subtransactions ended with
+    /// it) wrote, in first-write order, without duplicates: only with
+    /// [`ScanDetail::touched`], and only for records read by this scan (at most
+    /// [`MAX_TOUCHED`]; see [`XactEvent::touched_truncated`]).
+    #[serde(serialize_with = "ser_rels")]
+    pub touched: &'a [RelFileLocator],
+    /// True when the transaction wrote more relation files than
+    /// [`MAX_TOUCHED`] (the list is cut).
+    pub touched_truncated: bool,
+}
+
+fn ser_rels<S: serde::Serializer>(b: &[RelFileLocator], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(b.iter().map(|r| [r.spc, r.db, r.rel]))
 }
 
 fn ser_bytes<S: serde::Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
@@ -169,6 +201,53 @@ pub enum Event<'a> {
         /// The dropped record.
         overwritten: Lsn,
     },
+    /// Storage `CREATE` (only with [`ScanDetail::storage`]): a relation file
+    /// fork was created (new table, index, or the new file of a rewrite).
+    StorageCreate {
+        /// Record LSN.
+        lsn: Lsn,
+        /// Record end.
+        end_lsn: Lsn,
+        /// `xl_xid` (often 0: the file is created before the transaction has an xid).
+        xid: u32,
+        /// The relation file.
+        rel: RelFileLocator,
+        /// The fork (0 main, 1 fsm, 2 vm, 3 init).
+        fork: i32,
+    },
+    /// Storage `TRUNCATE` (only with [`ScanDetail::storage`]): a relation file
+    /// was cut to `blocks` blocks (VACUUM, or TRUNCATE of a table created in
+    /// the same transaction).
+    StorageTruncate {
+        /// Record LSN.
+        lsn: Lsn,
+        /// Record end.
+        end_lsn: Lsn,
+        /// `xl_xid`.
+        xid: u32,
+        /// The relation file.
+        rel: RelFileLocator,
+        /// New length in blocks.
+        blocks: u32,
+        /// `SMGR_TRUNCATE_*` flags.
+        flags: i32,
+    },
+    /// Heap `TRUNCATE` (only with [`ScanDetail::storage`]; logged for SQL
+    /// `TRUNCATE` under `wal_level = logical`).
+    HeapTruncate {
+        /// Record LSN.
+        lsn: Lsn,
+        /// Record end.
+        end_lsn: Lsn,
+        /// `xl_xid`.
+        xid: u32,
+        /// Database OID.
+        db: u32,
+        /// `XLH_TRUNCATE_*` flags.
+        flags: u8,
+        /// pg_class OIDs (not relfilenodes) of the truncated relations.
+        relids: U32List<'a>,
+    },
 }
 
 impl Event<'_> {
@@ -183,7 +262,10 @@ impl Event<'_> {
             | Event::TimelineSwitch { lsn, .. }
             | Event::BackupEnd { lsn, .. }
             | Event::Switch { lsn, .. }
-            | Event::OverwriteContrecord { lsn, .. } => *lsn,
+            | Event::OverwriteContrecord { lsn, .. }
+            | Event::StorageCreate { lsn, .. }
+            | Event::StorageTruncate { lsn, .. }
+            | Event::HeapTruncate { lsn, .. } => *lsn,
         }
     }
 }
@@ -195,6 +277,29 @@ pub struct Scanner {
     parent: HashMap<u32, u32>,
     known_subxids: HashSet<u32>,
     pending: Option<(Lsn, Lsn, u32, u32)>,
+    detail: ScanDetail,
+    /// Relation files written, per xid (with [`ScanDetail::touched`]).
+    touched: HashMap<u32, Touched>,
+    /// The list reported with the last transaction end.
+    ended: Touched,
+}
+
+#[derive(Debug, Default)]
+struct Touched {
+    rels: Vec<RelFileLocator>,
+    truncated: bool,
+}
+
+impl Touched {
+    fn add(&mut self, r: RelFileLocator) {
+        if !self.rels.contains(&r) {
+            if self.rels.len() < MAX_TOUCHED {
+                self.rels.push(r);
+            } else {
+                self.truncated = true;
+            }
+        }
+    }
 }
 
 /// Bound of the subtransaction bookkeeping (entries are dropped as their
@@ -203,17 +308,29 @@ const MAX_TRACKED: usize = 1 << 20;
 
 /// Starts scanning `source` for planner events.
 pub fn scan(source: WalSource, opts: ScanOptions) -> Result<Scanner, WalError> {
-    let opts = ReaderOptions {
-        data: DataFilter::none().with_rmgr(RM_XACT_ID).with_rmgr(RM_STANDBY_ID).with_rmgr(RM_XLOG_ID),
-        ..opts
-    };
+    scan_with(source, opts, ScanDetail::default())
+}
+
+/// Like [`scan`], with the extra events and facts `detail` asks for.
+pub fn scan_with(source: WalSource, opts: ScanOptions, detail: ScanDetail) -> Result<Scanner, WalError> {
+    let mut data = DataFilter::none().with_rmgr(RM_XACT_ID).with_rmgr(RM_STANDBY_ID).with_rmgr(RM_XLOG_ID);
+    if detail.storage {
+        data = data
+            .with_record(RM_SMGR_ID, 0x10)
+            .with_record(RM_SMGR_ID, 0x20)
+            .with_record(RM_HEAP_ID, 0x30)
+            .with_record(RM_HEAP_ID, 0xB0);
+    }
+    let opts = ReaderOptions { data, ..opts };
     // XLOG full-page images are never needed.
     let mut data = opts.data.clone();
     for t in [0x20u8, 0xA0, 0xB0] {
         data = without(data, RM_XLOG_ID, t);
     }
     let opts = ReaderOptions { data, ..opts };
-    Ok(Scanner::new(WalReader::open(source, opts)?))
+    let mut s = Scanner::new(WalReader::open(source, opts)?);
+    s.detail = detail;
+    Ok(s)
 }
 
 fn without(f: DataFilter, rmid: u8, info: u8) -> DataFilter {
@@ -233,7 +350,15 @@ impl Scanner {
     /// Wraps a reader (whose [`ReaderOptions::data`] must keep the XLOG,
     /// Transaction and Standby records).
     pub fn new(reader: WalReader) -> Scanner {
-        Scanner { reader, parent: HashMap::new(), known_subxids: HashSet::new(), pending: None }
+        Scanner {
+            reader,
+            parent: HashMap::new(),
+            known_subxids: HashSet::new(),
+            pending: None,
+            detail: ScanDetail::default(),
+            touched: HashMap::new(),
+            ended: Touched::default(),
+        }
     }
 
     /// The underlying reader (stream information, files, end).
@@ -250,6 +375,7 @@ impl Scanner {
     fn track(
         parent: &mut HashMap<u32, u32>,
         known: &mut HashSet<u32>,
+        touched: Option<&mut HashMap<u32, Touched>>,
         rec: &Record<'_>,
     ) -> Result<bool, WalError> {
         if parent.len() > MAX_TRACKED || known.len() > MAX_TRACKED {
@@ -261,8 +387,24 @@ impl Scanner {
                 parent.insert(rec.xid(), top);
             }
         }
+        if let Some(t) = touched {
+            if rec.xid() != 0 && !rec.blocks().is_empty() {
+                if t.len() > MAX_TRACKED {
+                    t.clear();
+                }
+                let e = t.entry(rec.xid()).or_default();
+                for b in rec.blocks() {
+                    e.add(b.rel);
+                }
+            }
+        }
         let rmid = rec.rmid();
-        if rmid != RM_XLOG_ID && rmid != RM_XACT_ID && rmid != RM_STANDBY_ID {
+        let storage = rmid == RM_SMGR_ID || (rmid == RM_HEAP_ID && rec.info() & 0x70 == 0x30);
+        if rmid != RM_XLOG_ID && rmid != RM_XACT_ID && rmid != RM_STANDBY_ID && !storage {
+            return Ok(false);
+        }
+        if storage && rec.main_data().is_none() {
+            // Not asked for (ScanDetail::storage off).
             return Ok(false);
         }
         let d = decode_record(rec).map_err(|e| WalError::InvalidRecord {
@@ -288,9 +430,35 @@ impl Scanner {
             | Decoded::EndOfRecovery(_)
             | Decoded::BackupEnd(_)
             | Decoded::Switch
-            | Decoded::OverwriteContrecord { .. } => true,
+            | Decoded::OverwriteContrecord { .. }
+            | Decoded::SmgrCreate { .. }
+            | Decoded::SmgrTruncate { .. }
+            | Decoded::HeapTruncate { .. } => true,
             _ => false,
         })
+    }
+
+    /// Collects (and forgets) what `xid` and `subxacts` wrote into `ended`.
+    fn end_touched(
+        touched: &mut HashMap<u32, Touched>,
+        ended: &mut Touched,
+        enabled: bool,
+        xid: u32,
+        subxacts: &U32List<'_>,
+    ) {
+        ended.rels.clear();
+        ended.truncated = false;
+        if !enabled {
+            return;
+        }
+        for x in std::iter::once(xid).chain(subxacts.iter()) {
+            if let Some(t) = touched.remove(&x) {
+                ended.truncated |= t.truncated;
+                for r in t.rels {
+                    ended.add(r);
+                }
+            }
+        }
     }
 
     /// The next event, `Ok(None)` at the end of WAL (see [`Scanner::end`]), or
@@ -300,9 +468,10 @@ impl Scanner {
             return Ok(Some(Event::TimelineSwitch { lsn, end_lsn, from, to }));
         }
         loop {
+            let touched = if self.detail.touched { Some(&mut self.touched) } else { None };
             let interesting = match self.reader.next_record()? {
                 None => return Ok(None),
-                Some(rec) => Self::track(&mut self.parent, &mut self.known_subxids, &rec)?,
+                Some(rec) => Self::track(&mut self.parent, &mut self.known_subxids, touched, &rec)?,
             };
             if interesting {
                 break;
@@ -331,6 +500,8 @@ impl Scanner {
                     self.parent.remove(&s);
                     self.known_subxids.remove(&s);
                 }
+                // A prepared transaction's records carry its own xid.
+                Self::end_touched(&mut self.touched, &mut self.ended, self.detail.touched, xid, &x.subxacts);
                 let e = XactEvent {
                     lsn,
                     end_lsn,
@@ -345,6 +516,8 @@ impl Scanner {
                     twophase_xid: x.twophase_xid,
                     gid: x.gid,
                     db: x.db.map(|(db, _)| db),
+                    touched: &self.ended.rels,
+                    touched_truncated: self.ended.truncated,
                 };
                 if x.kind.is_commit() { Event::Commit(e) } else { Event::Abort(e) }
             }
@@ -384,6 +557,15 @@ impl Scanner {
             Decoded::Switch => Event::Switch { lsn, end_lsn },
             Decoded::OverwriteContrecord { overwritten_lsn, .. } => {
                 Event::OverwriteContrecord { lsn, end_lsn, overwritten: overwritten_lsn }
+            }
+            Decoded::SmgrCreate { rel, fork } => {
+                Event::StorageCreate { lsn, end_lsn, xid: rec.xid(), rel, fork }
+            }
+            Decoded::SmgrTruncate { blkno, rel, flags } => {
+                Event::StorageTruncate { lsn, end_lsn, xid: rec.xid(), rel, blocks: blkno, flags }
+            }
+            Decoded::HeapTruncate { db, flags, relids } => {
+                Event::HeapTruncate { lsn, end_lsn, xid: rec.xid(), db, flags, relids }
             }
             // `track` selects exactly the records handled above.
             _ => return Err(WalError::Invalid(format!("internal: unexpected event record at {lsn}"))),
