@@ -488,6 +488,36 @@ typedef uint32_t pitr_target_kind;
 #endif // __cplusplus
 
 /**
+ * Which transaction ends `pitr_find` lists (`pitr_find_options.kinds`). The
+ * numbers are part of the ABI.
+ */
+enum pitr_find_kinds
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * Commits and aborts (the default).
+     */
+    PITR_FIND_KINDS_ALL = 0,
+    /**
+     * Commits (plain and prepared) only.
+     */
+    PITR_FIND_KINDS_COMMITS_ONLY = 1,
+    /**
+     * Aborts (top-level, subtransaction, prepared) only.
+     */
+    PITR_FIND_KINDS_ABORTS_ONLY = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum pitr_find_kinds pitr_find_kinds;
+#else
+typedef uint32_t pitr_find_kinds;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * The inventory of a WAL archive (opaque). Made by `pitr_archive_scan`,
  * freed with `pitr_archive_free`.
  *
@@ -615,6 +645,113 @@ typedef struct pitr_setting {
  * form is `X/Y` (`pitr_lsn_format`, `pitr_lsn_parse`).
  */
 typedef uint64_t pitr_lsn;
+
+/**
+ * What to look for, and in which WAL. Fill it with `pitr_find_options_init`
+ * (every commit and abort of the latest timeline), then set what differs.
+ * Give either `archive` (read along the timeline path recovery would
+ * follow, from `backup`'s redo point when given) or `wal_paths` (WAL files
+ * or directories read in order like `pg_waldump`).
+ *
+ * The strings and arrays are borrowed for the duration of the call only.
+ * The layout is part of the ABI: a new field changes `PITR_ABI_VERSION`.
+ */
+typedef struct pitr_find_options {
+    /**
+     * The WAL archive directory, or NULL with `wal_paths`.
+     */
+    const char *archive;
+    /**
+     * A base backup (plain, tar, `backup_label` or `.backup` file), or
+     * NULL; only with `archive`. Reading starts at its redo point, targets
+     * before its consistent point are marked unreachable, its `TimeZone`
+     * reads window times without a zone and its catalog resolves `table`.
+     */
+    const char *backup;
+    /**
+     * `n_wal_paths` WAL files or directories, or NULL (with 0).
+     */
+    const char *const *wal_paths;
+    /**
+     * The number of `wal_paths`.
+     */
+    size_t n_wal_paths;
+    /**
+     * Start of the window (inclusive): an LSN (`X/Y`) or a time (read like
+     * `recovery_target_time`); NULL: from the start.
+     */
+    const char *from;
+    /**
+     * End of the window (inclusive), same forms; NULL: to the end.
+     */
+    const char *to;
+    /**
+     * A `pitr_timeline_target`: whose path is read (default
+     * `PITR_TIMELINE_TARGET_LATEST`).
+     */
+    uint32_t timeline_kind;
+    /**
+     * The timeline for `PITR_TIMELINE_TARGET_NUMBERED` (>= 1), else 0.
+     */
+    uint32_t timeline;
+    /**
+     * Whether `xid` filters.
+     */
+    bool has_xid;
+    /**
+     * Only this transaction (top-level, subtransaction or prepared xid).
+     */
+    uint32_t xid;
+    /**
+     * `n_relfilenodes` relfilenodes: only transactions that dropped,
+     * truncated, rewrote or created them; NULL (with 0) for none.
+     */
+    const uint32_t *relfilenodes;
+    /**
+     * The number of `relfilenodes`.
+     */
+    size_t n_relfilenodes;
+    /**
+     * A table (`[schema.]name`) resolved to relfilenodes through the
+     * backup's catalog or the live server `dsn`; NULL for none.
+     */
+    const char *table;
+    /**
+     * A libpq connection string to resolve `table`; NULL: the backup.
+     */
+    const char *dsn;
+    /**
+     * Whether `db` filters.
+     */
+    bool has_db;
+    /**
+     * Only transactions of this database OID.
+     */
+    uint32_t db;
+    /**
+     * A `pitr_find_kinds` (default `PITR_FIND_KINDS_ALL`).
+     */
+    uint32_t kinds;
+    /**
+     * Only transactions that dropped relation files.
+     */
+    bool drops_only;
+    /**
+     * Also list transactions that wrote the relfilenodes searched (an
+     * `UPDATE`/`DELETE` without `WHERE`); needs `relfilenodes` or `table`.
+     */
+    bool modified;
+    /**
+     * The time zone of window times without one; NULL: the backup's
+     * `TimeZone`, else UTC.
+     */
+    const char *timezone;
+    /**
+     * List at most this many transactions (the rest are counted in
+     * `more`); 0: no limit. Default 1000.
+     */
+    size_t limit;
+} pitr_find_options;
 
 /**
  * One line of a history file, as `pitr_history_entry_at` returns it.
@@ -1689,6 +1826,60 @@ const char *pitr_status_name(uint32_t status);
  * out-parameter that has not been freed yet.
  */
 void pitr_string_free(char *s);
+
+/**
+ * Fills `*options` with the defaults: no WAL yet (set `archive` or
+ * `wal_paths`), no window, timeline `latest`, no filter, commits and
+ * aborts, a limit of 1000.
+ *
+ * Errors: `PITR_STATUS_NULL_ARGUMENT`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `options` must point to a writable `pitr_find_options`.
+ */
+pitr_status pitr_find_options_init(struct pitr_find_options *options);
+
+/**
+ * Finds transaction ends in WAL (`pitr find`): the commits and aborts of
+ * the window (filtered by xid, database, kind, dropped relations), each
+ * with its xid, time, LSN, the relation files it dropped, and the exact
+ * recovery targets (`recovery_target_xid`, `_lsn`, `_time`, with whether
+ * each is exact) that stop just before it and just after it; or, with
+ * `relfilenodes` / `table`, the transaction that dropped or rewrote each
+ * relation and the exclusive target that gets it back. The WAL is read
+ * along the timeline path recovery would follow (as `pitr_plan` chooses
+ * segments) or, with `wal_paths`, in the order given.
+ *
+ * `*out_json` = the document of `pitr find --json` (`found`, `pg_version`,
+ * `timeline`, `timeline_path`, `window`, `scanned`, `consistent_lsn`,
+ * `relfilenodes`, `table`, `transactions` (each with `before` and `after`
+ * targets), `more`, `storage`, `answers`, `problems`), library-allocated:
+ * free with `pitr_string_free`. `*out_count` (when not NULL) = the number
+ * of transactions listed. Finding nothing is not an error (`found` is
+ * false, `*out_count` 0); damage met while reading is a problem in the
+ * report, which covers the WAL read up to it.
+ *
+ * Errors: `PITR_STATUS_IO` (the archive, backup or WAL cannot be read at
+ * all), `PITR_STATUS_INVALID` (a window bound that is neither an LSN nor a
+ * time the server accepts, a table not found, no WAL), `PITR_STATUS_PARSE`,
+ * `PITR_STATUS_CONNECT` / `PITR_STATUS_SERVER` (resolving `table` on
+ * `dsn`), `PITR_STATUS_INVALID_ARGUMENT` (both or neither of `archive` and
+ * `wal_paths`, `backup` without `archive`, an unknown `timeline_kind` or
+ * `kinds`, `modified` without relfilenodes or table, `dsn` without
+ * `table`, an unknown time zone), `PITR_STATUS_NULL_ARGUMENT` (also for a
+ * NULL element of `wal_paths`, or no WAL given), `PITR_STATUS_INVALID_UTF8`.
+ *
+ * Thread safety: any thread; blocks while reading (and while asking `dsn`).
+ *
+ * # Safety
+ * `options` must point to a readable `pitr_find_options` whose strings are
+ * NULL or NUL-terminated and whose arrays are NULL (with a count of 0) or
+ * hold their count of elements; `out_count` NULL or pointing to a writable
+ * `size_t`; `out_json` must point to a writable `char *`.
+ */
+pitr_status pitr_find(const struct pitr_find_options *options, size_t *out_count, char **out_json);
 
 /**
  * Parses the text of the history file of `timeline` (`TTTTTTTT.history`)

@@ -731,5 +731,6 @@ int main(void) {
     run_archive_tests();
     run_backup_tests();
     run_plan_tests();
+    run_find_tests();
     return harness_finish();
 }
