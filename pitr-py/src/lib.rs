@@ -29,6 +29,7 @@ mod conf;
 mod control;
 mod convert;
 mod errors;
+mod find;
 mod history;
 mod label;
 mod live;
@@ -91,6 +92,10 @@ fn _pitr(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(plan::plan, m)?)?;
     m.add_function(wrap_pyfunction!(plan::restore, m)?)?;
     m.add_function(wrap_pyfunction!(plan::write_recovery_settings, m)?)?;
+    // Finding transactions in WAL.
+    m.add_class::<find::PyFindReport>()?;
+    m.add_class::<find::PyFoundTransaction>()?;
+    m.add_function(wrap_pyfunction!(find::find, m)?)?;
     // WAL records.
     m.add_class::<wal::PyWalReader>()?;
     m.add_class::<wal::PyWalRecord>()?;

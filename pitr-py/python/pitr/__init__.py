@@ -6,7 +6,8 @@ LSNs (:class:`Lsn`), WAL segment sizes (:class:`WalSegSize`), WAL file names
 :func:`wal_stats`, :func:`wal_events`), WAL archives (:class:`Inventory`),
 base backups (:class:`Backup`, :func:`verify_backup`), recovery plans and
 restores (:func:`plan`, :class:`RecoveryPlan`, :func:`restore`,
-:func:`write_recovery_settings`, :func:`archive_get`), timeline histories (:class:`TimelineHistory`,
+:func:`write_recovery_settings`, :func:`archive_get`), transactions in WAL
+(:func:`find`), timeline histories (:class:`TimelineHistory`,
 :class:`HistorySet`), backup labels (:class:`BackupLabel`), server
 configuration (:class:`ConfigSet`, :func:`render_auto_conf`,
 :func:`edit_auto_conf`), recovery target settings (:func:`parse_target_time`,
@@ -37,6 +38,8 @@ from ._pitr import (
     Compression,
     ConfigSet,
     ControlFile,
+    FindReport,
+    FoundTransaction,
     HistoryEntry,
     HistorySet,
     Inventory,
@@ -73,6 +76,7 @@ from ._pitr import (
     backup_history_file_name,
     check,
     edit_auto_conf,
+    find,
     find_mark,
     format_target_time,
     history_file_name,
@@ -136,6 +140,10 @@ __all__ = [
     "PlanProblem",
     "restore",
     "write_recovery_settings",
+    # finding transactions in WAL
+    "find",
+    "FindReport",
+    "FoundTransaction",
     # WAL records
     "WalReader",
     "WalRecord",

@@ -47,6 +47,9 @@ __all__ = [
     "RecoveryStop",
     "StopKind",
     "PlanProblem",
+    "find",
+    "FindReport",
+    "FoundTransaction",
     "WalReader",
     "WalRecord",
     "wal_stats",
@@ -786,6 +789,86 @@ def restore(
     tablespaces: Optional[Mapping[int, _Path]] = None,
 ) -> dict[str, Any]: ...
 def write_recovery_settings(pgdata: _Path, settings: Mapping[str, str], signal: str = "recovery.signal") -> list[str]: ...
+
+# ------------------------------------------------------------ finding transactions
+
+@final
+class FoundTransaction:
+    """A commit or abort find() found, with the targets that stop just before and just after it."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def xid(self) -> int: ...
+    @property
+    def subxact(self) -> bool: ...
+    @property
+    def time(self) -> Optional[datetime.datetime]: ...
+    @property
+    def lsn(self) -> Lsn: ...
+    @property
+    def end_lsn(self) -> Lsn: ...
+    @property
+    def timeline(self) -> int: ...
+    @property
+    def db(self) -> Optional[int]: ...
+    @property
+    def dropped_relations(self) -> list[Tuple[int, int, int]]: ...
+    @property
+    def before(self) -> dict[str, Any]: ...
+    @property
+    def after(self) -> dict[str, Any]: ...
+    def settings(self, after: bool = False) -> dict[str, str]: ...
+    def to_dict(self) -> dict[str, Any]: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __ne__(self, other: object, /) -> bool: ...
+
+@final
+class FindReport:
+    """The answer of find(); to_dict() is pitr find --json."""
+
+    @property
+    def found(self) -> bool: ...
+    @property
+    def pg_version(self) -> int: ...
+    @property
+    def timeline(self) -> Optional[int]: ...
+    @property
+    def consistent_lsn(self) -> Optional[Lsn]: ...
+    @property
+    def transactions(self) -> list[FoundTransaction]: ...
+    @property
+    def more(self) -> int: ...
+    @property
+    def relfilenodes(self) -> list[int]: ...
+    @property
+    def answers(self) -> list[dict[str, Any]]: ...
+    @property
+    def problems(self) -> list[PlanProblem]: ...
+    def to_dict(self) -> dict[str, Any]: ...
+
+_BoundLike = Union[str, "Lsn", datetime.datetime]
+"""A find() window bound: an LSN, a time as text, or an aware datetime."""
+
+def find(
+    archive: Optional[_Path] = None,
+    *,
+    backup: Optional[_Path] = None,
+    paths: Optional[Iterable[_Path]] = None,
+    start: Optional[_BoundLike] = None,
+    end: Optional[_BoundLike] = None,
+    timeline: Optional[_TimelineLike] = None,
+    xid: Optional[int] = None,
+    relfilenodes: Optional[Iterable[int]] = None,
+    table: Optional[str] = None,
+    dsn: Optional[str] = None,
+    db: Optional[int] = None,
+    kinds: str = "all",
+    drops_only: bool = False,
+    modified: bool = False,
+    timezone: Optional[str] = None,
+    limit: Optional[int] = 1000,
+) -> FindReport: ...
 
 # ------------------------------------------------------------ WAL records
 
