@@ -867,7 +867,7 @@ def find(
     drops_only: bool = False,
     modified: bool = False,
     timezone: Optional[str] = None,
-    limit: Optional[int] = 1000,
+    limit: Optional[int] = ...,  # 1000
 ) -> FindReport: ...
 
 # ------------------------------------------------------------ WAL records
