@@ -202,6 +202,75 @@ typedef uint32_t pitr_label_kind;
 #endif // __cplusplus
 
 /**
+ * Where recovery stops (`pitr_recovery_plan_stop_kind`). The numbers are
+ * part of the ABI.
+ */
+enum pitr_stop_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * Recovery does not get to a stop (the plan is unreachable), or the
+     * handle is NULL.
+     */
+    PITR_STOP_KIND_NONE = 0,
+    /**
+     * Before applying the deciding record (exclusive targets, time targets).
+     */
+    PITR_STOP_KIND_BEFORE = 1,
+    /**
+     * After applying the deciding record (inclusive xid and LSN targets,
+     * restore points).
+     */
+    PITR_STOP_KIND_AFTER = 2,
+    /**
+     * No target: at the end of the archived WAL.
+     */
+    PITR_STOP_KIND_END_OF_WAL = 3,
+    /**
+     * `immediate`: as soon as the backup is consistent.
+     */
+    PITR_STOP_KIND_CONSISTENT = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum pitr_stop_kind pitr_stop_kind;
+#else
+typedef uint32_t pitr_stop_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * How serious a problem is. The numbers are part of the ABI.
+ */
+enum pitr_severity
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * Not a severity (a NULL handle).
+     */
+    PITR_SEVERITY_NONE = 0,
+    /**
+     * Worth knowing; PostgreSQL still gets there.
+     */
+    PITR_SEVERITY_WARNING = 1,
+    /**
+     * PostgreSQL would not get there: the plan is unreachable.
+     */
+    PITR_SEVERITY_ERROR = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum pitr_severity pitr_severity;
+#else
+typedef uint32_t pitr_severity;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * The form of a `recovery_target_timeline`. The numbers are part of the ABI.
  */
 enum pitr_timeline_target
@@ -375,6 +444,80 @@ typedef uint32_t pitr_archive_status;
 #endif // __cplusplus
 
 /**
+ * The kind of recovery target (`pitr_plan_options.target_kind`). The numbers
+ * are part of the ABI.
+ */
+enum pitr_target_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * No target: recover to the end of the archived WAL (the default).
+     */
+    PITR_TARGET_KIND_END_OF_WAL = 0,
+    /**
+     * `recovery_target = 'immediate'`: stop as soon as the backup is
+     * consistent.
+     */
+    PITR_TARGET_KIND_IMMEDIATE = 1,
+    /**
+     * `recovery_target_time`: the text is a time, read like the server reads
+     * it (without a zone: in the server's `TimeZone`).
+     */
+    PITR_TARGET_KIND_TIME = 2,
+    /**
+     * `recovery_target_xid`: the text is a transaction ID (decimal).
+     */
+    PITR_TARGET_KIND_XID = 3,
+    /**
+     * `recovery_target_lsn`: the text is an LSN (`X/Y`).
+     */
+    PITR_TARGET_KIND_LSN = 4,
+    /**
+     * `recovery_target_name`: the text is a restore point name.
+     */
+    PITR_TARGET_KIND_NAME = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum pitr_target_kind pitr_target_kind;
+#else
+typedef uint32_t pitr_target_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Which transaction ends `pitr_find` lists (`pitr_find_options.kinds`). The
+ * numbers are part of the ABI.
+ */
+enum pitr_find_kinds
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * Commits and aborts (the default).
+     */
+    PITR_FIND_KINDS_ALL = 0,
+    /**
+     * Commits (plain and prepared) only.
+     */
+    PITR_FIND_KINDS_COMMITS_ONLY = 1,
+    /**
+     * Aborts (top-level, subtransaction, prepared) only.
+     */
+    PITR_FIND_KINDS_ABORTS_ONLY = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum pitr_find_kinds pitr_find_kinds;
+#else
+typedef uint32_t pitr_find_kinds;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * The inventory of a WAL archive (opaque). Made by `pitr_archive_scan`,
  * freed with `pitr_archive_free`.
  *
@@ -444,6 +587,15 @@ typedef struct pitr_history pitr_history;
 typedef struct pitr_history_set pitr_history_set;
 
 /**
+ * A recovery plan (opaque). Made by `pitr_plan`, freed with
+ * `pitr_recovery_plan_free`.
+ *
+ * Immutable: one handle may be read from several threads at once; it must
+ * not be freed while another thread uses it.
+ */
+typedef struct pitr_recovery_plan pitr_recovery_plan;
+
+/**
  * A classified file name (opaque). Made by `pitr_wal_file_name_classify` or
  * `pitr_wal_file_name_parse`, freed with `pitr_wal_file_name_free`.
  *
@@ -495,6 +647,113 @@ typedef struct pitr_setting {
 typedef uint64_t pitr_lsn;
 
 /**
+ * What to look for, and in which WAL. Fill it with `pitr_find_options_init`
+ * (every commit and abort of the latest timeline), then set what differs.
+ * Give either `archive` (read along the timeline path recovery would
+ * follow, from `backup`'s redo point when given) or `wal_paths` (WAL files
+ * or directories read in order like `pg_waldump`).
+ *
+ * The strings and arrays are borrowed for the duration of the call only.
+ * The layout is part of the ABI: a new field changes `PITR_ABI_VERSION`.
+ */
+typedef struct pitr_find_options {
+    /**
+     * The WAL archive directory, or NULL with `wal_paths`.
+     */
+    const char *archive;
+    /**
+     * A base backup (plain, tar, `backup_label` or `.backup` file), or
+     * NULL; only with `archive`. Reading starts at its redo point, targets
+     * before its consistent point are marked unreachable, its `TimeZone`
+     * reads window times without a zone and its catalog resolves `table`.
+     */
+    const char *backup;
+    /**
+     * `n_wal_paths` WAL files or directories, or NULL (with 0).
+     */
+    const char *const *wal_paths;
+    /**
+     * The number of `wal_paths`.
+     */
+    size_t n_wal_paths;
+    /**
+     * Start of the window (inclusive): an LSN (`X/Y`) or a time (read like
+     * `recovery_target_time`); NULL: from the start.
+     */
+    const char *from;
+    /**
+     * End of the window (inclusive), same forms; NULL: to the end.
+     */
+    const char *to;
+    /**
+     * A `pitr_timeline_target`: whose path is read (default
+     * `PITR_TIMELINE_TARGET_LATEST`).
+     */
+    uint32_t timeline_kind;
+    /**
+     * The timeline for `PITR_TIMELINE_TARGET_NUMBERED` (>= 1), else 0.
+     */
+    uint32_t timeline;
+    /**
+     * Whether `xid` filters.
+     */
+    bool has_xid;
+    /**
+     * Only this transaction (top-level, subtransaction or prepared xid).
+     */
+    uint32_t xid;
+    /**
+     * `n_relfilenodes` relfilenodes: only transactions that dropped,
+     * truncated, rewrote or created them; NULL (with 0) for none.
+     */
+    const uint32_t *relfilenodes;
+    /**
+     * The number of `relfilenodes`.
+     */
+    size_t n_relfilenodes;
+    /**
+     * A table (`[schema.]name`) resolved to relfilenodes through the
+     * backup's catalog or the live server `dsn`; NULL for none.
+     */
+    const char *table;
+    /**
+     * A libpq connection string to resolve `table`; NULL: the backup.
+     */
+    const char *dsn;
+    /**
+     * Whether `db` filters.
+     */
+    bool has_db;
+    /**
+     * Only transactions of this database OID.
+     */
+    uint32_t db;
+    /**
+     * A `pitr_find_kinds` (default `PITR_FIND_KINDS_ALL`).
+     */
+    uint32_t kinds;
+    /**
+     * Only transactions that dropped relation files.
+     */
+    bool drops_only;
+    /**
+     * Also list transactions that wrote the relfilenodes searched (an
+     * `UPDATE`/`DELETE` without `WHERE`); needs `relfilenodes` or `table`.
+     */
+    bool modified;
+    /**
+     * The time zone of window times without one; NULL: the backup's
+     * `TimeZone`, else UTC.
+     */
+    const char *timezone;
+    /**
+     * List at most this many transactions (the rest are counted in
+     * `more`); 0: no limit. Default 1000.
+     */
+    size_t limit;
+} pitr_find_options;
+
+/**
  * One line of a history file, as `pitr_history_entry_at` returns it.
  */
 typedef struct pitr_history_entry {
@@ -517,6 +776,154 @@ typedef struct pitr_history_entry {
      */
     uint64_t line;
 } pitr_history_entry;
+
+/**
+ * What to plan: a base backup, a WAL archive, a target and the recovery
+ * settings PostgreSQL would be given. Fill it with
+ * `pitr_plan_options_init` (PostgreSQL's defaults), then set what differs.
+ *
+ * The strings are borrowed for the duration of the call only. The layout is
+ * part of the ABI: a new field changes `PITR_ABI_VERSION`.
+ */
+typedef struct pitr_plan_options {
+    /**
+     * The base backup: a plain data directory, `pg_basebackup -Ft` output,
+     * its `backup_label`, or a backup history (`.backup`) file. Required.
+     */
+    const char *backup;
+    /**
+     * The WAL archive directory (flat, Barman or pgBackRest layout).
+     * Required.
+     */
+    const char *archive;
+    /**
+     * A `pitr_target_kind` (default `PITR_TARGET_KIND_END_OF_WAL`).
+     */
+    uint32_t target_kind;
+    /**
+     * The target's text for `TIME`, `XID`, `LSN` and `NAME`; NULL for
+     * `END_OF_WAL` and `IMMEDIATE`.
+     */
+    const char *target;
+    /**
+     * `recovery_target_inclusive` (default true); only time, xid and LSN
+     * targets use it.
+     */
+    bool inclusive;
+    /**
+     * A `pitr_timeline_target`: `recovery_target_timeline` (default
+     * `PITR_TIMELINE_TARGET_LATEST`).
+     */
+    uint32_t timeline_kind;
+    /**
+     * The timeline for `PITR_TIMELINE_TARGET_NUMBERED` (>= 1), else 0.
+     */
+    uint32_t timeline;
+    /**
+     * A `pitr_target_action`: `recovery_target_action` (default
+     * `PITR_TARGET_ACTION_PAUSE`).
+     */
+    uint32_t action;
+    /**
+     * The server's `TimeZone`, for a target time without a zone and for the
+     * times in log messages; NULL: the backup's configuration, else `GMT`
+     * (the server's built-in default).
+     */
+    const char *timezone;
+    /**
+     * The `restore_command` to write; NULL: `pitr archive get ARCHIVE %f %p`.
+     */
+    const char *restore_command;
+} pitr_plan_options;
+
+/**
+ * One timeline of the path recovery follows, oldest first: WAL from `from`
+ * to `to` (exclusive; `has_to` false: to the end) is read on `timeline`.
+ */
+typedef struct pitr_timeline_step {
+    /**
+     * The timeline.
+     */
+    uint32_t timeline;
+    /**
+     * The first LSN read on it.
+     */
+    pitr_lsn from;
+    /**
+     * Whether the timeline ends on the path (its switch point is `to`).
+     */
+    bool has_to;
+    /**
+     * Its switch point when `has_to`, else 0.
+     */
+    pitr_lsn to;
+} pitr_timeline_step;
+
+/**
+ * A planned WAL file, as `pitr_recovery_plan_wal_file_at` returns it. The
+ * strings are borrowed from the plan: valid until it is freed.
+ */
+typedef struct pitr_planned_file {
+    /**
+     * The name PostgreSQL asks `restore_command` for (`%f`).
+     */
+    const char *name;
+    /**
+     * `"segment"` or `"history"`.
+     */
+    const char *kind;
+    /**
+     * Where pitr found it (in the archive, or in the backup's `pg_wal`).
+     */
+    const char *path;
+    /**
+     * The file's timeline.
+     */
+    uint32_t timeline;
+} pitr_planned_file;
+
+/**
+ * A problem the planner found, as `pitr_recovery_plan_problem_at` returns
+ * it. The strings are borrowed from the plan: valid until it is freed;
+ * optional ones are NULL when absent.
+ */
+typedef struct pitr_plan_problem {
+    /**
+     * `PITR_SEVERITY_ERROR` (the plan is unreachable) or
+     * `PITR_SEVERITY_WARNING`.
+     */
+    pitr_severity severity;
+    /**
+     * The stable code (`docs/plan.md`: `target_not_reached`,
+     * `missing_segment`, ...).
+     */
+    const char *code;
+    /**
+     * What is wrong, in words.
+     */
+    const char *message;
+    /**
+     * The file concerned, or NULL.
+     */
+    const char *file;
+    /**
+     * Whether `lsn` is set.
+     */
+    bool has_lsn;
+    /**
+     * The LSN concerned when `has_lsn`, else 0.
+     */
+    pitr_lsn lsn;
+    /**
+     * What PostgreSQL would log (its FATAL, or what it silently does), or
+     * NULL.
+     */
+    const char *postgres_message;
+    /**
+     * How to fix it, or NULL.
+     */
+    const char *hint;
+} pitr_plan_problem;
 
 /**
  * `InvalidXLogRecPtr` (`0/0`).
@@ -648,6 +1055,80 @@ pitr_status pitr_archive_verify(const struct pitr_archive *a,
                                 char **out_json);
 
 /**
+ * Restores the WAL file `name` (what PostgreSQL passes as `%f`) from the
+ * archive directory `archive` into `dest` (`%p`), as `pitr archive get`
+ * does for `restore_command`: the copies of the file (plain, compressed,
+ * pgBackRest-named, in a nested directory or a pgBackRest stanza) are tried
+ * in the inventory's order of preference; the first that decompresses (and,
+ * for a segment, starts with the segment's own long page header and has
+ * exactly the segment size) is written to `dest` atomically (temporary
+ * file, fsync, rename). `*out_source` (when not NULL) = the archive file it
+ * came from, library-allocated: free with `pitr_string_free`;
+ * `*out_bytes` (when not NULL) = the bytes written.
+ *
+ * Errors: `PITR_STATUS_NO_VALUE` when the archive has no copy of the file
+ * (the one case `restore_command` must report as "not there"; PostgreSQL
+ * probes history files that do not exist); `PITR_STATUS_CORRUPT_WAL` when
+ * copies exist but none could be restored (damaged, wrong size, `dest` not
+ * writable: the message lists each copy and why); `PITR_STATUS_IO` (the
+ * archive cannot be read); `PITR_STATUS_INVALID_ARGUMENT` (`name` is not a
+ * WAL segment, `.partial`, history or backup history file name);
+ * `PITR_STATUS_NULL_ARGUMENT`, `PITR_STATUS_INVALID_UTF8`.
+ *
+ * Thread safety: any thread; do not fetch into the same `dest` from several
+ * threads at once.
+ *
+ * # Safety
+ * `archive`, `name` and `dest` must be NUL-terminated strings; `out_source`
+ * NULL or pointing to a writable `char *`; `out_bytes` NULL or pointing to
+ * a writable `uint64_t`.
+ */
+pitr_status pitr_archive_get(const char *archive,
+                             const char *name,
+                             const char *dest,
+                             char **out_source,
+                             uint64_t *out_bytes);
+
+/**
+ * Timeline-aware cleanup of the archive `a` (`pitr archive cleanup`):
+ * which segment, `.partial` and backup history files none of the kept
+ * backups can ever need (`docs/archive.md`: before each kept backup's start
+ * segment, or on a timeline it cannot reach). History files, unknown files
+ * and the `.backup` file of a kept backup always stay. `keep_backups` are
+ * `n_keep` paths of backups to keep recoverable (a backup directory, plain
+ * or tar, a `backup_label` or a `.backup` file; at least one). A dry run
+ * unless `remove`: then exactly the files listed are removed (a file
+ * already gone counts as removed). `*out_count` (when not NULL) = the
+ * number of files to remove (removed with `remove`); `*out_json` = the
+ * document of `pitr archive cleanup --json` (`archive`, `deleted`,
+ * `kept_backups`, `remove`, `kept_files`, `warnings`, `removed`,
+ * `errors`), library-allocated: free with `pitr_string_free`.
+ *
+ * Errors: `PITR_STATUS_INVALID` (no kept backup, a kept backup of another
+ * cluster than the archive, a path that is not a backup, an archive whose
+ * segment size is unknown: nothing is removed), `PITR_STATUS_IO` (a kept
+ * backup cannot be read, nothing is removed; or with `remove`, a file could
+ * not be removed: the others were, the message lists the failures),
+ * `PITR_STATUS_PARSE`, `PITR_STATUS_NULL_ARGUMENT` (also for a NULL
+ * element), `PITR_STATUS_INVALID_UTF8`.
+ *
+ * Thread safety: any thread; do not clean one archive from several threads
+ * (or processes) at once. The handle is not changed: scan again after
+ * removing.
+ *
+ * # Safety
+ * `a` must be a live handle; `keep_backups` NULL (with `n_keep` 0) or
+ * pointing to `n_keep` NUL-terminated strings; `out_count` NULL or pointing
+ * to a writable `size_t`; `out_json` must point to a writable `char *`.
+ */
+pitr_status pitr_archive_cleanup(const struct pitr_archive *a,
+                                 const char *const *keep_backups,
+                                 size_t n_keep,
+                                 bool remove,
+                                 size_t *out_count,
+                                 char **out_json);
+
+/**
  * Opens a backup: a plain data directory copy (one with `PG_VERSION`), a
  * directory of `pg_basebackup -Ft` output (`base.tar`, possibly `.gz`,
  * `.lz4`, `.zst`; or the `base.tar*` file itself), a `backup_label` file or
@@ -768,6 +1249,46 @@ pitr_status pitr_backup_verify(const char *path,
                                bool skip_checksums,
                                bool *out_ok,
                                char **out_json);
+
+/**
+ * Extracts (restores) the backup `b` into the data directory `target`
+ * (created if absent, else it must be empty), with its tablespaces: plain
+ * and tar backups (compressed too), the WAL it includes into `pg_wal`
+ * unless `include_wal` is false. Tablespace `tablespace_oids[i]` is
+ * written to `tablespace_dirs[i]` instead of its original location
+ * (`n_tablespaces` pairs; both arrays may be NULL when it is 0), and
+ * `tablespace_map` is rewritten accordingly. Nothing is ever overwritten
+ * and nothing is written outside `target` and the tablespace directories
+ * (a tar member climbing out is refused); `postmaster.pid` and
+ * `postmaster.opts` are never restored; every file is fsynced. On failure,
+ * everything created is removed again. `*out_json` = what was written (the
+ * `extracted` object of `pitr restore --json`: `target`, `files`, `bytes`,
+ * `wal_files`, `tablespaces`, `tablespace_map_rewritten`, `skipped`),
+ * library-allocated: free with `pitr_string_free`. No recovery settings
+ * are written (see `pitr_restore`, `pitr_write_recovery_settings`).
+ *
+ * Errors: `PITR_STATUS_INVALID` (`target` or a tablespace directory is not
+ * empty; a bare `backup_label` or `.backup` file cannot be extracted; an
+ * in-place tablespace cannot be relocated; an unsafe tar member),
+ * `PITR_STATUS_IO`, `PITR_STATUS_INVALID_ARGUMENT` (a tablespace given
+ * twice), `PITR_STATUS_NULL_ARGUMENT` (also for a NULL element of
+ * `tablespace_dirs`), `PITR_STATUS_INVALID_UTF8`.
+ *
+ * Thread safety: any thread; blocks while copying.
+ *
+ * # Safety
+ * `b` must be a live handle; `target` a NUL-terminated string;
+ * `tablespace_oids` and `tablespace_dirs` NULL (with `n_tablespaces` 0) or
+ * pointing to `n_tablespaces` elements, the strings NUL-terminated;
+ * `out_json` must point to a writable `char *`.
+ */
+pitr_status pitr_backup_extract(const struct pitr_backup *b,
+                                const char *target,
+                                const uint32_t *tablespace_oids,
+                                const char *const *tablespace_dirs,
+                                size_t n_tablespaces,
+                                bool include_wal,
+                                char **out_json);
 
 /**
  * Reads a data directory's configuration like the server: `postgresql.conf`
@@ -1305,6 +1826,60 @@ const char *pitr_status_name(uint32_t status);
  * out-parameter that has not been freed yet.
  */
 void pitr_string_free(char *s);
+
+/**
+ * Fills `*options` with the defaults: no WAL yet (set `archive` or
+ * `wal_paths`), no window, timeline `latest`, no filter, commits and
+ * aborts, a limit of 1000.
+ *
+ * Errors: `PITR_STATUS_NULL_ARGUMENT`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `options` must point to a writable `pitr_find_options`.
+ */
+pitr_status pitr_find_options_init(struct pitr_find_options *options);
+
+/**
+ * Finds transaction ends in WAL (`pitr find`): the commits and aborts of
+ * the window (filtered by xid, database, kind, dropped relations), each
+ * with its xid, time, LSN, the relation files it dropped, and the exact
+ * recovery targets (`recovery_target_xid`, `_lsn`, `_time`, with whether
+ * each is exact) that stop just before it and just after it; or, with
+ * `relfilenodes` / `table`, the transaction that dropped or rewrote each
+ * relation and the exclusive target that gets it back. The WAL is read
+ * along the timeline path recovery would follow (as `pitr_plan` chooses
+ * segments) or, with `wal_paths`, in the order given.
+ *
+ * `*out_json` = the document of `pitr find --json` (`found`, `pg_version`,
+ * `timeline`, `timeline_path`, `window`, `scanned`, `consistent_lsn`,
+ * `relfilenodes`, `table`, `transactions` (each with `before` and `after`
+ * targets), `more`, `storage`, `answers`, `problems`), library-allocated:
+ * free with `pitr_string_free`. `*out_count` (when not NULL) = the number
+ * of transactions listed. Finding nothing is not an error (`found` is
+ * false, `*out_count` 0); damage met while reading is a problem in the
+ * report, which covers the WAL read up to it.
+ *
+ * Errors: `PITR_STATUS_IO` (the archive, backup or WAL cannot be read at
+ * all), `PITR_STATUS_INVALID` (a window bound that is neither an LSN nor a
+ * time the server accepts, a table not found, no WAL), `PITR_STATUS_PARSE`,
+ * `PITR_STATUS_CONNECT` / `PITR_STATUS_SERVER` (resolving `table` on
+ * `dsn`), `PITR_STATUS_INVALID_ARGUMENT` (both or neither of `archive` and
+ * `wal_paths`, `backup` without `archive`, an unknown `timeline_kind` or
+ * `kinds`, `modified` without relfilenodes or table, `dsn` without
+ * `table`, an unknown time zone), `PITR_STATUS_NULL_ARGUMENT` (also for a
+ * NULL element of `wal_paths`, or no WAL given), `PITR_STATUS_INVALID_UTF8`.
+ *
+ * Thread safety: any thread; blocks while reading (and while asking `dsn`).
+ *
+ * # Safety
+ * `options` must point to a readable `pitr_find_options` whose strings are
+ * NULL or NUL-terminated and whose arrays are NULL (with a count of 0) or
+ * hold their count of elements; `out_count` NULL or pointing to a writable
+ * `size_t`; `out_json` must point to a writable `char *`.
+ */
+pitr_status pitr_find(const struct pitr_find_options *options, size_t *out_count, char **out_json);
 
 /**
  * Parses the text of the history file of `timeline` (`TTTTTTTT.history`)
@@ -2187,6 +2762,502 @@ pitr_status pitr_wal_seg_size_segment_start(uint32_t seg_size, uint64_t segno, p
  * `out` must point to a writable `pitr_lsn`.
  */
 pitr_status pitr_wal_seg_size_segment_end(uint32_t seg_size, uint64_t segno, pitr_lsn *out);
+
+/**
+ * Fills `*options` with PostgreSQL's defaults: no backup or archive yet
+ * (NULL: set them), no target (end of WAL), inclusive, timeline `latest`,
+ * action `pause`, the backup's time zone, pitr's `restore_command`.
+ *
+ * Errors: `PITR_STATUS_NULL_ARGUMENT`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `options` must point to a writable `pitr_plan_options`.
+ */
+pitr_status pitr_plan_options_init(struct pitr_plan_options *options);
+
+/**
+ * Plans a recovery: reads the base backup (`options->backup`), inventories
+ * the archive (`options->archive`), resolves the target timeline the way
+ * PostgreSQL does, and replays the WAL through a model of PostgreSQL's redo
+ * loop, to say whether PostgreSQL will reach the target, exactly where it
+ * will stop, and which files it will fetch. `*out` receives a new handle,
+ * freed with `pitr_recovery_plan_free`.
+ *
+ * An unreachable target is not an error: the plan says so
+ * (`pitr_recovery_plan_reachable` is false) and its problems say why and
+ * what PostgreSQL would log.
+ *
+ * Errors: `PITR_STATUS_PARSE` (a target PostgreSQL would reject: `now` as a
+ * time, `abc` as an xid...), `PITR_STATUS_IO` (the backup or archive cannot
+ * be read), `PITR_STATUS_INVALID` (not a backup: no readable
+ * `backup_label`; the WAL segment size cannot be told),
+ * `PITR_STATUS_INVALID_ARGUMENT` (an unknown `target_kind`,
+ * `timeline_kind` or `action`, a `timeline` that does not go with its
+ * kind, target text for a kind without one, an unknown time zone),
+ * `PITR_STATUS_NULL_ARGUMENT` (`options`, `options->backup`,
+ * `options->archive`, the text of a kind that needs one, `out`),
+ * `PITR_STATUS_INVALID_UTF8`.
+ *
+ * Thread safety: any thread; blocks while reading (the archive is read in
+ * parallel).
+ *
+ * # Safety
+ * `options` must point to a readable `pitr_plan_options` whose string
+ * fields are NULL or NUL-terminated; `out` must point to a writable
+ * `pitr_recovery_plan *`.
+ */
+pitr_status pitr_plan(const struct pitr_plan_options *options, struct pitr_recovery_plan **out);
+
+/**
+ * Frees a handle. NULL is a no-op.
+ *
+ * Thread safety: any thread, once no other thread uses the handle.
+ *
+ * # Safety
+ * `p` must be NULL or a handle from this library not yet freed.
+ */
+void pitr_recovery_plan_free(struct pitr_recovery_plan *p);
+
+/**
+ * True when PostgreSQL will reach the target (the plan has no problem of
+ * severity error). False when `p` is NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `p` must be NULL or a live handle.
+ */
+bool pitr_recovery_plan_reachable(const struct pitr_recovery_plan *p);
+
+/**
+ * The target in words, as PostgreSQL's `starting point-in-time recovery
+ * to ...` line names it (`XID 735`, `end of WAL`...). Borrowed: valid
+ * until the handle is freed. NULL when `p` is NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `p` must be NULL or a live handle.
+ */
+const char *pitr_recovery_plan_target(const struct pitr_recovery_plan *p);
+
+/**
+ * The recovery target timeline PostgreSQL will follow (0 when `p` is
+ * NULL).
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `p` must be NULL or a live handle.
+ */
+uint32_t pitr_recovery_plan_timeline(const struct pitr_recovery_plan *p);
+
+/**
+ * The backup's redo point (`START WAL LOCATION`), 0 when `p` is NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `p` must be NULL or a live handle.
+ */
+pitr_lsn pitr_recovery_plan_redo_lsn(const struct pitr_recovery_plan *p);
+
+/**
+ * The backup's checkpoint (`CHECKPOINT LOCATION`), 0 when `p` is NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `p` must be NULL or a live handle.
+ */
+pitr_lsn pitr_recovery_plan_checkpoint_lsn(const struct pitr_recovery_plan *p);
+
+/**
+ * The timeline PostgreSQL creates when it promotes at the end of
+ * recovery (0 when `p` is NULL).
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `p` must be NULL or a live handle.
+ */
+uint32_t pitr_recovery_plan_new_timeline(const struct pitr_recovery_plan *p);
+
+/**
+ * The PostgreSQL major of the backup (0 when unknown or `p` is NULL).
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `p` must be NULL or a live handle.
+ */
+uint32_t pitr_recovery_plan_pg_version(const struct pitr_recovery_plan *p);
+
+/**
+ * The signal file a restore creates (`"recovery.signal"`). Borrowed;
+ * NULL when `p` is NULL.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `p` must be NULL or a live handle.
+ */
+const char *pitr_recovery_plan_signal(const struct pitr_recovery_plan *p);
+
+/**
+ * The time of the last commit or abort replayed before the stop (RFC
+ * 3339, UTC, microseconds), what PostgreSQL logs as `last completed
+ * transaction was at log time ...`; NULL when there is none or `p` is
+ * NULL. Borrowed.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `p` must be NULL or a live handle.
+ */
+const char *pitr_recovery_plan_last_transaction_time(const struct pitr_recovery_plan *p);
+
+/**
+ * `*out` = where the backup becomes consistent: the end of its
+ * `BACKUP_END` record (a backup of a primary) or the control file's
+ * minimum recovery point (a backup of a standby); the earliest point
+ * recovery can stop at. `PITR_STATUS_NO_VALUE` when the WAL does not get
+ * there.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `p` must be a live handle; `out` must point to a writable `pitr_lsn`.
+ */
+pitr_status pitr_recovery_plan_consistent_lsn(const struct pitr_recovery_plan *p, pitr_lsn *out);
+
+/**
+ * Where recovery stops: `PITR_STOP_KIND_BEFORE` / `_AFTER` a record,
+ * `_END_OF_WAL` (no target), `_CONSISTENT` (`immediate`), or
+ * `PITR_STOP_KIND_NONE` when it does not get to a stop (or `p` is NULL).
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `p` must be NULL or a live handle.
+ */
+pitr_stop_kind pitr_recovery_plan_stop_kind(const struct pitr_recovery_plan *p);
+
+/**
+ * The timeline of the record deciding the stop (0 when there is no stop
+ * or `p` is NULL).
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `p` must be NULL or a live handle.
+ */
+uint32_t pitr_recovery_plan_stop_timeline(const struct pitr_recovery_plan *p);
+
+/**
+ * The record deciding the stop: `"COMMIT"`, `"ABORT"`,
+ * `"COMMIT_PREPARED"`, `"ABORT_PREPARED"` or `"RESTORE_POINT"`; NULL
+ * when there is none (end of WAL, `immediate`, an LSN target's record
+ * of another kind) or `p` is NULL. Borrowed.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `p` must be NULL or a live handle.
+ */
+const char *pitr_recovery_plan_stop_record(const struct pitr_recovery_plan *p);
+
+/**
+ * The line PostgreSQL logs when it stops (without `LOG:  `), e.g.
+ * `recovery stopping after commit of transaction 735, time 2026-12-05
+ * 08:00:01.123456+00` (times in the server's `TimeZone`); NULL when it
+ * logs none (end of WAL) or `p` is NULL. Borrowed.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `p` must be NULL or a live handle.
+ */
+const char *pitr_recovery_plan_stop_log_message(const struct pitr_recovery_plan *p);
+
+/**
+ * The commit, abort or restore point time of the record deciding the
+ * stop (RFC 3339, UTC, microseconds: `2026-12-05T08:00:01.123456Z`);
+ * NULL when there is none or `p` is NULL. Borrowed.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `p` must be NULL or a live handle.
+ */
+const char *pitr_recovery_plan_stop_time(const struct pitr_recovery_plan *p);
+
+/**
+ * `*out` = the LSN of the record deciding the stop.
+ * `PITR_STATUS_NO_VALUE` when there is no stop or no deciding record (end
+ * of WAL, `immediate`).
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `p` must be a live handle; `out` must point to a writable `pitr_lsn`.
+ */
+pitr_status pitr_recovery_plan_stop_record_lsn(const struct pitr_recovery_plan *p, pitr_lsn *out);
+
+/**
+ * `*out` = the end of the record deciding the stop. `PITR_STATUS_NO_VALUE`
+ * as `pitr_recovery_plan_stop_record_lsn`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `p` must be a live handle; `out` must point to a writable `pitr_lsn`.
+ */
+pitr_status pitr_recovery_plan_stop_record_end_lsn(const struct pitr_recovery_plan *p,
+                                                   pitr_lsn *out);
+
+/**
+ * `*out` = what `pg_last_wal_replay_lsn()` reports once recovery pauses
+ * at the stop: the end of the last record applied. `PITR_STATUS_NO_VALUE`
+ * when there is no stop.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `p` must be a live handle; `out` must point to a writable `pitr_lsn`.
+ */
+pitr_status pitr_recovery_plan_stop_replay_lsn(const struct pitr_recovery_plan *p, pitr_lsn *out);
+
+/**
+ * `*out` = the transaction the record deciding the stop ends (for
+ * `*_PREPARED`, the prepared transaction). `PITR_STATUS_NO_VALUE` when there
+ * is no stop or its record ends no transaction.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `p` must be a live handle; `out` must point to a writable `uint32_t`.
+ */
+pitr_status pitr_recovery_plan_stop_xid(const struct pitr_recovery_plan *p, uint32_t *out);
+
+/**
+ * `*out` = the stop's time (`pitr_recovery_plan_stop_time`) as microseconds
+ * since 1970-01-01 00:00:00 UTC. `PITR_STATUS_NO_VALUE` when there is no
+ * stop or it has no time.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `p` must be a live handle; `out` must point to a writable `int64_t`.
+ */
+pitr_status pitr_recovery_plan_stop_timestamp(const struct pitr_recovery_plan *p, int64_t *out);
+
+/**
+ * The number of timelines recovery replays (0 when `p` is NULL).
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `p` must be NULL or a live handle.
+ */
+size_t pitr_recovery_plan_timeline_step_count(const struct pitr_recovery_plan *p);
+
+/**
+ * `*out` = timeline `index` of the path recovery follows (0 = the oldest).
+ *
+ * Errors: `PITR_STATUS_INVALID_ARGUMENT` (`index` >= the count),
+ * `PITR_STATUS_NULL_ARGUMENT`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `p` must be a live handle; `out` must point to a writable
+ * `pitr_timeline_step`.
+ */
+pitr_status pitr_recovery_plan_timeline_step_at(const struct pitr_recovery_plan *p,
+                                                size_t index,
+                                                struct pitr_timeline_step *out);
+
+/**
+ * The number of files recovery fetches (0 when `p` is NULL).
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `p` must be NULL or a live handle.
+ */
+size_t pitr_recovery_plan_wal_file_count(const struct pitr_recovery_plan *p);
+
+/**
+ * `*out` = file `index` of those recovery fetches, in the order PostgreSQL
+ * fetches them: history files, the checkpoint's segment, then segments
+ * from the redo point on (PostgreSQL 15 and later may read further ahead).
+ * The strings are borrowed from the plan.
+ *
+ * Errors: `PITR_STATUS_INVALID_ARGUMENT` (`index` >= the count),
+ * `PITR_STATUS_NULL_ARGUMENT`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `p` must be a live handle; `out` must point to a writable
+ * `pitr_planned_file`.
+ */
+pitr_status pitr_recovery_plan_wal_file_at(const struct pitr_recovery_plan *p,
+                                           size_t index,
+                                           struct pitr_planned_file *out);
+
+/**
+ * The number of recovery settings (0 when `p` is NULL).
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `p` must be NULL or a live handle.
+ */
+size_t pitr_recovery_plan_setting_count(const struct pitr_recovery_plan *p);
+
+/**
+ * `*out_name`, `*out_value` = recovery setting `index` (sorted by name),
+ * what a restore writes into `postgresql.auto.conf`: the value unquoted
+ * (`pitr_conf_quote_value` quotes it). Both strings are borrowed from the
+ * plan.
+ *
+ * Errors: `PITR_STATUS_INVALID_ARGUMENT` (`index` >= the count),
+ * `PITR_STATUS_NULL_ARGUMENT`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `p` must be a live handle; `out_name` and `out_value` must point to
+ * writable `const char *`s.
+ */
+pitr_status pitr_recovery_plan_setting_at(const struct pitr_recovery_plan *p,
+                                          size_t index,
+                                          const char **out_name,
+                                          const char **out_value);
+
+/**
+ * The number of problems, errors and warnings (0 when `p` is NULL).
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `p` must be NULL or a live handle.
+ */
+size_t pitr_recovery_plan_problem_count(const struct pitr_recovery_plan *p);
+
+/**
+ * `*out` = problem `index`. The strings are borrowed from the plan.
+ *
+ * Errors: `PITR_STATUS_INVALID_ARGUMENT` (`index` >= the count),
+ * `PITR_STATUS_NULL_ARGUMENT`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `p` must be a live handle; `out` must point to a writable
+ * `pitr_plan_problem`.
+ */
+pitr_status pitr_recovery_plan_problem_at(const struct pitr_recovery_plan *p,
+                                          size_t index,
+                                          struct pitr_plan_problem *out);
+
+/**
+ * `*out` = the plan as JSON, the document of `pitr plan --json`
+ * (`docs/plan.md`): `reachable`, `target`, `timeline`, `timeline_path`,
+ * `redo_lsn`, `checkpoint_lsn`, `consistent_lsn`, `stop`, `wal_files`,
+ * `files`, `settings`, `signal`, `new_timeline`, `last_transaction_time`,
+ * `pg_version`, `problems`. Library-allocated; free with
+ * `pitr_string_free`.
+ *
+ * Thread safety: any thread.
+ *
+ * # Safety
+ * `p` must be a live handle; `out` must point to a writable `char *`.
+ */
+pitr_status pitr_recovery_plan_to_json(const struct pitr_recovery_plan *p, char **out);
+
+/**
+ * Writes the plan's recovery settings into the stopped data directory
+ * `pgdata`, as `pitr_write_recovery_settings` with the plan's settings and
+ * signal file: for a data directory restored by other means than
+ * `pitr_restore`.
+ *
+ * Errors: as `pitr_write_recovery_settings`.
+ *
+ * Thread safety: any thread; do not write into the same data directory from
+ * several threads at once.
+ *
+ * # Safety
+ * `p` must be a live handle; `pgdata` a NUL-terminated string.
+ */
+pitr_status pitr_recovery_plan_write_settings(const struct pitr_recovery_plan *p,
+                                              const char *pgdata);
+
+/**
+ * Plans (as `pitr_plan`), then restores the backup into `pgdata` (absent
+ * or empty): copies or extracts it with its tablespaces, removes a copied
+ * `standby.signal`, writes `recovery.signal` and the plan's settings into
+ * `postgresql.auto.conf` (atomically; stale `recovery_target*` lines are
+ * removed). Tablespace `tablespace_oids[i]` is written to
+ * `tablespace_dirs[i]` instead of its original location (`n_tablespaces`
+ * pairs; both arrays may be NULL when it is 0). `*out_json` = the report of
+ * `pitr restore --json` (`docs/plan.md`: `plan`, `restored`, `pgdata`,
+ * `extracted`, `written`, `removed`, `next_steps`), library-allocated: free
+ * with `pitr_string_free`.
+ *
+ * Errors: `PITR_STATUS_UNREACHABLE_TARGET` when the plan is unreachable and
+ * `force` is false (nothing is written; the last error lists the plan's
+ * errors; `pitr_plan` gives the whole plan); `PITR_STATUS_INVALID`
+ * (`pgdata` is not empty, a server is running there, a bare
+ * `backup_label` cannot be restored); `PITR_STATUS_IO`; the errors of
+ * `pitr_plan`. On a failure while writing, what was written is removed.
+ *
+ * Thread safety: any thread; blocks while copying.
+ *
+ * # Safety
+ * `options` as for `pitr_plan`; `pgdata` a NUL-terminated string;
+ * `tablespace_oids` and `tablespace_dirs` NULL (with `n_tablespaces` 0) or
+ * pointing to `n_tablespaces` elements, the strings NUL-terminated;
+ * `out_json` must point to a writable `char *`.
+ */
+pitr_status pitr_restore(const struct pitr_plan_options *options,
+                         const char *pgdata,
+                         bool force,
+                         const uint32_t *tablespace_oids,
+                         const char *const *tablespace_dirs,
+                         size_t n_tablespaces,
+                         char **out_json);
+
+/**
+ * Writes recovery settings into the stopped data directory `pgdata`:
+ * removes every recovery setting (`recovery_target*`, `restore_command`)
+ * from `postgresql.auto.conf`, appends `names[i] = values[i]` (`n` pairs,
+ * quoted as `ALTER SYSTEM` writes them; a name given twice: the last value
+ * counts) and creates the signal file `signal` (`"recovery.signal"` or
+ * `"standby.signal"`), each atomically (temporary file, fsync, rename).
+ *
+ * Errors: `PITR_STATUS_INVALID` (a server is running: `postmaster.pid`
+ * exists; `signal` is another name), `PITR_STATUS_PARSE` (the existing
+ * `postgresql.auto.conf` cannot be parsed, or a name is not a setting
+ * name), `PITR_STATUS_IO`, `PITR_STATUS_NULL_ARGUMENT` (also for a NULL
+ * element: `names[2]`), `PITR_STATUS_INVALID_UTF8`.
+ *
+ * Thread safety: any thread; do not write into the same data directory from
+ * several threads at once.
+ *
+ * # Safety
+ * `pgdata` and `signal` must be NUL-terminated strings; `names` and
+ * `values` NULL (with `n` 0) or pointing to `n` NUL-terminated strings each.
+ */
+pitr_status pitr_write_recovery_settings(const char *pgdata,
+                                         const char *const *names,
+                                         const char *const *values,
+                                         size_t n,
+                                         const char *signal);
 
 /**
  * Parses a `recovery_target_time` the way the server does at startup

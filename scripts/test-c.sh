@@ -10,7 +10,8 @@
 #   5. builds tests/c with gcc -Wall -Wextra -Werror against the shared library
 #      and runs them under valgrind (leaks and errors fail the run), then once
 #      more linked statically (against a fresh paused restore);
-#   6. builds the C examples (examples/c) both ways and checks their output;
+#   6. builds the C examples (examples/c) both ways and checks their output
+#      (plan_recovery against what the paused restore of the fixtures did);
 #   7. if the cbindgen binary is installed, checks that it reproduces the
 #      committed header byte for byte (the pitr-ffi `header` test always checks
 #      the same with cbindgen's library).
@@ -83,7 +84,7 @@ pg_fixtures_paused # the first run promoted it
 tail -n1 "$out/static.log"
 
 echo "-- C examples (examples/c)"
-for example in walname recovery_facts; do
+for example in walname recovery_facts plan_recovery; do
   "$cc" "${cflags[@]}" -o "$out/$example" "examples/c/$example.c" $(pkg-config --libs pitr)
   "$cc" "${cflags[@]}" -o "$out/${example}_static" "examples/c/$example.c" "${static_libs[@]}"
 done
@@ -163,6 +164,49 @@ timeline   newest reachable from 1: 2 (1 -> 2)
 postgresql.auto.conf:
 $header
 recovery_target_timeline = '2'" -- "$PITR_TEST_BACKUP_LABEL" "$PITR_TEST_ARCHIVE"
+# plan_recovery on the real backup and archive: what the server did when it
+# recovered the same backup to the same transaction (pg-fixtures.sh).
+run_example() { # run_example EXAMPLE ARGS...: output in $got, exit status in $rc, for both builds
+  local example=$1; shift
+  local bin g r
+  got= rc=
+  for bin in "$out/$example" "$out/${example}_static"; do
+    r=0
+    g=$(LD_LIBRARY_PATH="$libdir" valgrind -q --leak-check=full --error-exitcode=99 --num-callers=50 \
+      --suppressions=tests/c/valgrind.supp "$bin" "$@" 2>"$out/example.err") || r=$?
+    if [ -n "$rc" ] && { [ "$r" != "$rc" ] || [ "$g" != "$got" ]; }; then
+      echo "$example $*: the shared and static builds disagree" >&2
+      exit 1
+    fi
+    got=$g rc=$r
+  done
+}
+must_print() { # must_print LINE: the last run_example printed exactly this line
+  if ! printf '%s\n' "$got" | grep -qxF -- "$1"; then
+    printf 'plan_recovery: no line %s in:\n%s\n' "$1" "$got" >&2
+    cat "$out/example.err" >&2
+    exit 1
+  fi
+}
+run_example plan_recovery "$PITR_TEST_BACKUP" "$PITR_TEST_ARCHIVE" "xid:$PITR_TEST_XID" current
+[ "$rc" = 0 ] || { echo "plan_recovery: exit $rc for a reachable target" >&2; printf '%s\n' "$got" >&2; exit 1; }
+must_print "reachable  yes"
+must_print "target     XID $PITR_TEST_XID on timeline 1 (PostgreSQL 15)"
+must_print "           pg_last_wal_replay_lsn() = $PITR_TEST_XID_REPLAY_LSN"
+must_print "           LOG:  $PITR_TEST_XID_STOP_LOG"
+must_print "           recovery_target_xid = '$PITR_TEST_XID'"
+must_print "           recovery_target_timeline = 'current'"
+# Every WAL file it lists was fetched by the server.
+while read -r f; do
+  grep -qxF "$f" "$PITR_TEST_XID_FETCHED" || { echo "plan_recovery: $f was not fetched by the server" >&2; exit 1; }
+done < <(printf '%s\n' "$got" | sed -n '/^WAL files/,/^settings/{/^           [0-9A-F]/s/^ *//p}')
+run_example plan_recovery "$PITR_TEST_BACKUP" "$PITR_TEST_ARCHIVE" xid:4000000 current
+[ "$rc" = 1 ] || { echo "plan_recovery: exit $rc for an unreachable target" >&2; exit 1; }
+must_print "stop       none: recovery does not get to a stop"
+must_print "           PostgreSQL: recovery ended before configured recovery target was reached"
+run_example plan_recovery "$PITR_TEST_BACKUP" "$PITR_TEST_ARCHIVE" now
+[ "$rc" = 2 ] && [ -z "$got" ] || { echo "plan_recovery: exit $rc for a bad target" >&2; exit 1; }
+grep -q "plan_recovery: plan: .*special values are not allowed" "$out/example.err"
 echo "ok"
 
 if command -v cbindgen >/dev/null 2>&1; then

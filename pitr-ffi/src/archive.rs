@@ -1,11 +1,15 @@
 //! WAL archives (`pitr_core::archive`): the inventory of an archive
-//! directory (`pitr_archive` handles) and its verification.
+//! directory (`pitr_archive` handles), its verification, fetching a file as
+//! `restore_command` does (`pitr_archive_get`) and the timeline-aware
+//! cleanup (`pitr_archive_cleanup`).
 
 use crate::error::{FfiError, guard, guard_value, pitr_status};
 use crate::ffi::{
-    OutPtr, arg_handle, arg_out, arg_str, free_handle, handle_out, opt_handle, string_out, to_json,
+    OutPtr, arg_array, arg_handle, arg_out, arg_str, free_handle, handle_out, opt_handle, string_out, to_json,
 };
 use crate::lsn::seg_size;
+use pitr_core::archive::cleanup::{self, KeptBackup};
+use pitr_core::archive::get::{GetError, get};
 use pitr_core::archive::{Inventory, ScanOptions, VerifyOptions, verify};
 use std::ffi::c_char;
 use std::path::Path;
@@ -198,6 +202,161 @@ pub unsafe extern "C" fn pitr_archive_verify(
         let json = to_json(&report)?;
         if let Some(o) = out_clean {
             o.write(report.is_clean());
+        }
+        string_out(out_json, json);
+        Ok(())
+    })
+}
+
+/// Restores the WAL file `name` (what PostgreSQL passes as `%f`) from the
+/// archive directory `archive` into `dest` (`%p`), as `pitr archive get`
+/// does for `restore_command`: the copies of the file (plain, compressed,
+/// pgBackRest-named, in a nested directory or a pgBackRest stanza) are tried
+/// in the inventory's order of preference; the first that decompresses (and,
+/// for a segment, starts with the segment's own long page header and has
+/// exactly the segment size) is written to `dest` atomically (temporary
+/// file, fsync, rename). `*out_source` (when not NULL) = the archive file it
+/// came from, library-allocated: free with `pitr_string_free`;
+/// `*out_bytes` (when not NULL) = the bytes written.
+///
+/// Errors: `PITR_STATUS_NO_VALUE` when the archive has no copy of the file
+/// (the one case `restore_command` must report as "not there"; PostgreSQL
+/// probes history files that do not exist); `PITR_STATUS_CORRUPT_WAL` when
+/// copies exist but none could be restored (damaged, wrong size, `dest` not
+/// writable: the message lists each copy and why); `PITR_STATUS_IO` (the
+/// archive cannot be read); `PITR_STATUS_INVALID_ARGUMENT` (`name` is not a
+/// WAL segment, `.partial`, history or backup history file name);
+/// `PITR_STATUS_NULL_ARGUMENT`, `PITR_STATUS_INVALID_UTF8`.
+///
+/// Thread safety: any thread; do not fetch into the same `dest` from several
+/// threads at once.
+///
+/// # Safety
+/// `archive`, `name` and `dest` must be NUL-terminated strings; `out_source`
+/// NULL or pointing to a writable `char *`; `out_bytes` NULL or pointing to
+/// a writable `uint64_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pitr_archive_get(
+    archive: *const c_char,
+    name: *const c_char,
+    dest: *const c_char,
+    out_source: *mut *mut c_char,
+    out_bytes: *mut u64,
+) -> pitr_status {
+    guard(|| {
+        // SAFETY: documented contract.
+        let (archive, name, dest) =
+            unsafe { (arg_str(archive, "archive")?, arg_str(name, "name")?, arg_str(dest, "dest")?) };
+        // SAFETY: documented contract (optional).
+        let (out_source, out_bytes) = unsafe { (OutPtr::new(out_source), OutPtr::new(out_bytes)) };
+        let fetched = get(Path::new(archive), name, Path::new(dest)).map_err(|e| match e {
+            GetError::NotFound { .. } => FfiError::no_value(e.to_string()),
+            GetError::BadName(_) => FfiError::invalid_argument(e.to_string()),
+            GetError::Failed(_) => {
+                FfiError::new(pitr_status::CorruptWal, e.to_string()).with_file(Path::new(dest))
+            }
+            GetError::Io(io) => io.into(),
+        })?;
+        if let Some(o) = out_bytes {
+            o.write(fetched.bytes);
+        }
+        if let Some(o) = out_source {
+            string_out(o, fetched.source.to_string_lossy());
+        }
+        Ok(())
+    })
+}
+
+/// Timeline-aware cleanup of the archive `a` (`pitr archive cleanup`):
+/// which segment, `.partial` and backup history files none of the kept
+/// backups can ever need (`docs/archive.md`: before each kept backup's start
+/// segment, or on a timeline it cannot reach). History files, unknown files
+/// and the `.backup` file of a kept backup always stay. `keep_backups` are
+/// `n_keep` paths of backups to keep recoverable (a backup directory, plain
+/// or tar, a `backup_label` or a `.backup` file; at least one). A dry run
+/// unless `remove`: then exactly the files listed are removed (a file
+/// already gone counts as removed). `*out_count` (when not NULL) = the
+/// number of files to remove (removed with `remove`); `*out_json` = the
+/// document of `pitr archive cleanup --json` (`archive`, `deleted`,
+/// `kept_backups`, `remove`, `kept_files`, `warnings`, `removed`,
+/// `errors`), library-allocated: free with `pitr_string_free`.
+///
+/// Errors: `PITR_STATUS_INVALID` (no kept backup, a kept backup of another
+/// cluster than the archive, a path that is not a backup, an archive whose
+/// segment size is unknown: nothing is removed), `PITR_STATUS_IO` (a kept
+/// backup cannot be read, nothing is removed; or with `remove`, a file could
+/// not be removed: the others were, the message lists the failures),
+/// `PITR_STATUS_PARSE`, `PITR_STATUS_NULL_ARGUMENT` (also for a NULL
+/// element), `PITR_STATUS_INVALID_UTF8`.
+///
+/// Thread safety: any thread; do not clean one archive from several threads
+/// (or processes) at once. The handle is not changed: scan again after
+/// removing.
+///
+/// # Safety
+/// `a` must be a live handle; `keep_backups` NULL (with `n_keep` 0) or
+/// pointing to `n_keep` NUL-terminated strings; `out_count` NULL or pointing
+/// to a writable `size_t`; `out_json` must point to a writable `char *`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pitr_archive_cleanup(
+    a: *const pitr_archive,
+    keep_backups: *const *const c_char,
+    n_keep: usize,
+    remove: bool,
+    out_count: *mut usize,
+    out_json: *mut *mut c_char,
+) -> pitr_status {
+    guard(|| {
+        // SAFETY: documented contract.
+        let (a, keep, out_json) = unsafe {
+            (
+                arg_handle(a, "a")?,
+                arg_array(keep_backups, n_keep, "keep_backups")?,
+                arg_out(out_json, "out_json")?,
+            )
+        };
+        // SAFETY: documented contract (optional).
+        let out_count = unsafe { OutPtr::new(out_count) };
+        let mut kept: Vec<KeptBackup> = Vec::with_capacity(keep.len());
+        for (i, p) in keep.iter().enumerate() {
+            // SAFETY: documented contract (each element NUL-terminated).
+            let p = unsafe { arg_str(*p, &format!("keep_backups[{i}]"))? };
+            kept.push(cleanup::read_kept_backup(Path::new(p))?);
+        }
+        let plan = cleanup::plan(&a.inner, &kept)?;
+        let mut removed = Vec::new();
+        let mut failed = Vec::new();
+        if remove {
+            for (r, res) in cleanup::execute(&plan) {
+                match res {
+                    Ok(()) => removed.push(r.file.relative.clone()),
+                    Err(e) => failed.push(e.to_string()),
+                }
+            }
+        }
+        if !failed.is_empty() {
+            return Err(FfiError::new(
+                pitr_status::Io,
+                format!(
+                    "could not remove {} of {} files: {}",
+                    failed.len(),
+                    plan.remove.len(),
+                    failed.join("; ")
+                ),
+            ));
+        }
+        let json = to_json(&serde_json::json!({
+            "archive": a.inner.archive_dir(),
+            "deleted": remove,
+            "kept_backups": plan.kept_backups,
+            "remove": plan.remove,
+            "kept_files": plan.kept_files,
+            "warnings": plan.warnings,
+            "removed": removed,
+            "errors": failed,
+        }))?;
+        if let Some(o) = out_count {
+            o.write(plan.remove.len());
         }
         string_out(out_json, json);
         Ok(())

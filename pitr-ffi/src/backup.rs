@@ -1,6 +1,7 @@
 //! Base backups (`pitr_core::backup`): a plain or tar backup, or a bare
 //! `backup_label` / backup history file, read without extracting anything
-//! (`pitr_backup` handles), and verification against the backup manifest.
+//! (`pitr_backup` handles), verification against the backup manifest, and
+//! extraction into a new data directory (`pitr_backup_extract`).
 
 use crate::control::pitr_control_file;
 use crate::error::{FfiError, guard, guard_value, pitr_status};
@@ -9,6 +10,7 @@ use crate::ffi::{
 };
 use crate::label::pitr_backup_label;
 use pitr_core::backup::Backup;
+use pitr_core::backup::extract::{ExtractOptions, extract};
 use pitr_core::backup::verify::{VerifyOptions, verify};
 use std::ffi::c_char;
 use std::path::{Path, PathBuf};
@@ -209,6 +211,60 @@ pub unsafe extern "C" fn pitr_backup_verify(
             o.write(report.ok);
         }
         string_out(out_json, json);
+        Ok(())
+    })
+}
+
+/// Extracts (restores) the backup `b` into the data directory `target`
+/// (created if absent, else it must be empty), with its tablespaces: plain
+/// and tar backups (compressed too), the WAL it includes into `pg_wal`
+/// unless `include_wal` is false. Tablespace `tablespace_oids[i]` is
+/// written to `tablespace_dirs[i]` instead of its original location
+/// (`n_tablespaces` pairs; both arrays may be NULL when it is 0), and
+/// `tablespace_map` is rewritten accordingly. Nothing is ever overwritten
+/// and nothing is written outside `target` and the tablespace directories
+/// (a tar member climbing out is refused); `postmaster.pid` and
+/// `postmaster.opts` are never restored; every file is fsynced. On failure,
+/// everything created is removed again. `*out_json` = what was written (the
+/// `extracted` object of `pitr restore --json`: `target`, `files`, `bytes`,
+/// `wal_files`, `tablespaces`, `tablespace_map_rewritten`, `skipped`),
+/// library-allocated: free with `pitr_string_free`. No recovery settings
+/// are written (see `pitr_restore`, `pitr_write_recovery_settings`).
+///
+/// Errors: `PITR_STATUS_INVALID` (`target` or a tablespace directory is not
+/// empty; a bare `backup_label` or `.backup` file cannot be extracted; an
+/// in-place tablespace cannot be relocated; an unsafe tar member),
+/// `PITR_STATUS_IO`, `PITR_STATUS_INVALID_ARGUMENT` (a tablespace given
+/// twice), `PITR_STATUS_NULL_ARGUMENT` (also for a NULL element of
+/// `tablespace_dirs`), `PITR_STATUS_INVALID_UTF8`.
+///
+/// Thread safety: any thread; blocks while copying.
+///
+/// # Safety
+/// `b` must be a live handle; `target` a NUL-terminated string;
+/// `tablespace_oids` and `tablespace_dirs` NULL (with `n_tablespaces` 0) or
+/// pointing to `n_tablespaces` elements, the strings NUL-terminated;
+/// `out_json` must point to a writable `char *`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pitr_backup_extract(
+    b: *const pitr_backup,
+    target: *const c_char,
+    tablespace_oids: *const u32,
+    tablespace_dirs: *const *const c_char,
+    n_tablespaces: usize,
+    include_wal: bool,
+    out_json: *mut *mut c_char,
+) -> pitr_status {
+    guard(|| {
+        // SAFETY: documented contract.
+        let (b, target, out_json) =
+            unsafe { (arg_handle(b, "b")?, arg_str(target, "target")?, arg_out(out_json, "out_json")?) };
+        // SAFETY: documented contract.
+        let tablespace_oids =
+            unsafe { crate::plan::tablespace_map(tablespace_oids, tablespace_dirs, n_tablespaces)? };
+        let opts = ExtractOptions { tablespace_oids, include_wal, ..ExtractOptions::default() };
+        let report = extract(&b.inner, Path::new(target), &opts)?;
+        string_out(out_json, to_json(&report)?);
         Ok(())
     })
 }

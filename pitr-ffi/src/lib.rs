@@ -33,10 +33,12 @@ pub mod conf;
 pub mod control;
 pub mod error;
 pub mod ffi;
+pub mod find;
 pub mod history;
 pub mod label;
 pub mod live;
 pub mod lsn;
+pub mod plan;
 pub mod target;
 pub mod version;
 pub mod wal;
@@ -48,9 +50,14 @@ pub use conf::{pitr_config, pitr_setting};
 pub use control::pitr_control_file;
 pub use error::pitr_status;
 pub use ffi::pitr_string_free;
+pub use find::{pitr_find_kinds, pitr_find_options};
 pub use history::{pitr_history, pitr_history_entry, pitr_history_set};
 pub use label::{pitr_backup_label, pitr_label_kind};
 pub use lsn::pitr_lsn;
+pub use plan::{
+    pitr_plan_options, pitr_plan_problem, pitr_planned_file, pitr_recovery_plan, pitr_severity,
+    pitr_stop_kind, pitr_target_kind, pitr_timeline_step,
+};
 pub use target::{pitr_target_action, pitr_timeline_target};
 pub use wal::pitr_wal_reader;
 pub use walfile::{pitr_archive_status, pitr_compression, pitr_wal_file_kind, pitr_wal_file_name};

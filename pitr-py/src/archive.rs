@@ -1,12 +1,15 @@
-//! `pitr.Inventory`: a WAL archive's inventory and its verification
+//! `pitr.Inventory`: a WAL archive's inventory, its verification and its
+//! timeline-aware cleanup; `pitr.archive_get`, the `restore_command` helper
 //! (`pitr_core::archive`).
 
 use crate::convert::to_python_json;
-use crate::errors::PitrResultExt;
+use crate::errors::{ErrorClass, ErrorDetails, PitrResultExt, ToPyErr, new_error};
 use crate::history::PyHistorySet;
 use crate::lsn::{PyWalSegSize, seg_size_from_py};
 use crate::version::PyPgMajor;
 use pitr_core::TimeLineId;
+use pitr_core::archive::cleanup::{self, KeptBackup};
+use pitr_core::archive::get::{GetError, get};
 use pitr_core::archive::{Inventory, ScanOptions, VerifyOptions, verify};
 use pyo3::prelude::*;
 use std::path::PathBuf;
@@ -98,6 +101,67 @@ impl PyInventory {
         to_python_json(py, &report)
     }
 
+    /// Timeline-aware cleanup (`pitr archive cleanup`): which segment,
+    /// `.partial` and backup history files none of `keep_backups` (paths of
+    /// backups to keep recoverable: backup directories, plain or tar,
+    /// `backup_label` or `.backup` files; at least one) can ever need
+    /// (`docs/archive.md`). A dry run unless `delete`: then exactly those
+    /// files are removed. Returns the document of `pitr archive cleanup
+    /// --json` as a dict (`remove`, `kept_files`, `warnings`, `removed`...).
+    /// Raises `InvalidRequestError` (no kept backup, one of another cluster,
+    /// unknown segment size: nothing removed), `PitrIOError` (a kept backup
+    /// cannot be read; with `delete`, files that could not be removed: the
+    /// others were). The inventory is not updated: scan again. Releases the
+    /// GIL.
+    #[pyo3(signature = (keep_backups, delete = false))]
+    fn cleanup<'py>(
+        &self,
+        py: Python<'py>,
+        keep_backups: Vec<PathBuf>,
+        delete: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let inv = &self.0;
+        let result = py.detach(|| -> Result<_, pitr_core::Error> {
+            let kept: Vec<KeptBackup> =
+                keep_backups.iter().map(|p| cleanup::read_kept_backup(p)).collect::<Result<_, _>>()?;
+            let plan = cleanup::plan(inv, &kept)?;
+            let mut removed = Vec::new();
+            let mut failed = Vec::new();
+            if delete {
+                for (r, res) in cleanup::execute(&plan) {
+                    match res {
+                        Ok(()) => removed.push(r.file.relative.clone()),
+                        Err(e) => failed.push(e.to_string()),
+                    }
+                }
+            }
+            Ok((plan, removed, failed))
+        });
+        let (plan, removed, failed) = result.py()?;
+        if !failed.is_empty() {
+            let msg = format!(
+                "could not remove {} of {} files: {}",
+                failed.len(),
+                plan.remove.len(),
+                failed.join("; ")
+            );
+            return Err(new_error(py, ErrorClass::Io, &msg, ErrorDetails::default()));
+        }
+        to_python_json(
+            py,
+            &serde_json::json!({
+                "archive": inv.archive_dir(),
+                "deleted": delete,
+                "kept_backups": plan.kept_backups,
+                "remove": plan.remove,
+                "kept_files": plan.kept_files,
+                "warnings": plan.warnings,
+                "removed": removed,
+                "errors": failed,
+            }),
+        )
+    }
+
     /// The inventory as a dict: the document of `pitr archive show --json`.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_python_json(py, &self.0.summary(self.0.problems()))
@@ -111,5 +175,38 @@ impl PyInventory {
             self.0.timelines().len(),
             self.0.problems().len()
         )
+    }
+}
+
+/// Restores the WAL file `name` (`%f`) from the archive directory `archive`
+/// into `dest` (`%p`), as `pitr archive get` does for `restore_command`:
+/// the first copy (plain, compressed, pgBackRest-named, nested) that
+/// decompresses and, for a segment, starts with its own long page header
+/// and has exactly the segment size, written atomically. Returns the
+/// archive file it came from, or None when the archive has no copy (what
+/// `restore_command` must report as "not there"). Raises `CorruptWalError`
+/// when copies exist but none could be restored (`file` is `dest`),
+/// `ParseError` for a name that is not a WAL file name, `PitrIOError`.
+/// Releases the GIL.
+#[pyfunction]
+pub(crate) fn archive_get(
+    py: Python<'_>,
+    archive: PathBuf,
+    name: &str,
+    dest: PathBuf,
+) -> PyResult<Option<String>> {
+    match py.detach(|| get(&archive, name, &dest)) {
+        Ok(f) => Ok(Some(f.source.to_string_lossy().into_owned())),
+        Err(GetError::NotFound { .. }) => Ok(None),
+        Err(e @ GetError::BadName(_)) => {
+            let details = ErrorDetails { what: Some("WAL file name"), ..ErrorDetails::default() };
+            Err(new_error(py, ErrorClass::Parse, &e.to_string(), details))
+        }
+        Err(e @ GetError::Failed(_)) => {
+            let details =
+                ErrorDetails { file: Some(dest.to_string_lossy().into_owned()), ..ErrorDetails::default() };
+            Err(new_error(py, ErrorClass::CorruptWal, &e.to_string(), details))
+        }
+        Err(GetError::Io(io)) => Err(io.to_py_err(py)),
     }
 }

@@ -8,8 +8,10 @@ use crate::errors::PitrResultExt;
 use crate::label::PyBackupLabel;
 use crate::version::PyPgMajor;
 use pitr_core::backup::Backup;
+use pitr_core::backup::extract::{ExtractOptions, extract};
 use pitr_core::backup::verify::{VerifyOptions, verify};
 use pyo3::prelude::*;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// A base backup: `Backup.open(path)` reads a plain data directory copy, a
@@ -96,6 +98,35 @@ impl PyBackup {
     #[pyo3(signature = (with_files = false))]
     fn to_dict<'py>(&self, py: Python<'py>, with_files: bool) -> PyResult<Bound<'py, PyAny>> {
         to_python_json(py, &self.0.summary(with_files))
+    }
+
+    /// Extracts (restores) the backup into the data directory `target`
+    /// (created if absent, else it must be empty) with its tablespaces
+    /// (`tablespaces` maps OIDs to new locations; `tablespace_map` is
+    /// rewritten) and, unless `include_wal` is false, the WAL it includes.
+    /// Never overwrites, never writes outside the target directories, never
+    /// restores `postmaster.pid`; fsyncs everything; on failure removes what
+    /// it created. Writes no recovery settings (see `restore`,
+    /// `write_recovery_settings`). Returns what was written as a dict
+    /// (`target`, `files`, `bytes`, `wal_files`, `tablespaces`,
+    /// `tablespace_map_rewritten`, `skipped`). Raises `InvalidRequestError`
+    /// (not empty; a bare `backup_label` cannot be extracted),
+    /// `PitrIOError`. Releases the GIL.
+    #[pyo3(signature = (target, *, tablespaces = None, include_wal = true))]
+    fn extract<'py>(
+        &self,
+        py: Python<'py>,
+        target: PathBuf,
+        tablespaces: Option<BTreeMap<u32, PathBuf>>,
+        include_wal: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let opts = ExtractOptions {
+            tablespace_oids: tablespaces.unwrap_or_default(),
+            include_wal,
+            ..ExtractOptions::default()
+        };
+        let report = py.detach(|| extract(&self.0, &target, &opts)).py()?;
+        to_python_json(py, &report)
     }
 
     fn __repr__(&self) -> String {

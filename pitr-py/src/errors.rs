@@ -21,7 +21,6 @@ pub(crate) enum ErrorClass {
     Pitr,
     Parse,
     CorruptWal,
-    #[allow(dead_code)] // raised once the planner is bound
     UnreachableTarget,
     InvalidRequest,
     Server,

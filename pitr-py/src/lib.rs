@@ -29,10 +29,12 @@ mod conf;
 mod control;
 mod convert;
 mod errors;
+mod find;
 mod history;
 mod label;
 mod live;
 mod lsn;
+mod plan;
 mod target;
 mod version;
 mod wal;
@@ -81,6 +83,19 @@ fn _pitr(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(backup::verify_backup, m)?)?;
     // WAL archives.
     m.add_class::<archive::PyInventory>()?;
+    m.add_function(wrap_pyfunction!(archive::archive_get, m)?)?;
+    // Recovery plans and restores.
+    m.add_class::<plan::PyRecoveryPlan>()?;
+    m.add_class::<plan::PyRecoveryStop>()?;
+    m.add_class::<plan::PyStopKind>()?;
+    m.add_class::<plan::PyPlanProblem>()?;
+    m.add_function(wrap_pyfunction!(plan::plan, m)?)?;
+    m.add_function(wrap_pyfunction!(plan::restore, m)?)?;
+    m.add_function(wrap_pyfunction!(plan::write_recovery_settings, m)?)?;
+    // Finding transactions in WAL.
+    m.add_class::<find::PyFindReport>()?;
+    m.add_class::<find::PyFoundTransaction>()?;
+    m.add_function(wrap_pyfunction!(find::find, m)?)?;
     // WAL records.
     m.add_class::<wal::PyWalReader>()?;
     m.add_class::<wal::PyWalRecord>()?;

@@ -90,6 +90,15 @@ def real() -> Iterator[RealData]:
             promoted.wait_until("SELECT pg_is_in_recovery()", "f")
             history = f"{work}/00000002.history"
             shutil.copy(f"{promoted.data}/pg_wal/00000002.history", history)
+            # The archiver copies the history file: let it finish before the
+            # immediate stop (which would kill a half-done copy).
+            with open(history, "rb") as f:
+                content = f.read()
+            archived = f"{primary.archive_dir}/00000002.history"
+            deadline = time.monotonic() + 60
+            while not (os.path.exists(archived) and open(archived, "rb").read() == content):
+                assert time.monotonic() < deadline, "the history file of timeline 2 was not archived"
+                time.sleep(0.1)
             promoted._run("pg_ctl", "-D", promoted.data, "-m", "immediate", "-w", "stop")
             promoted.running = False
             control = f"{work}/pg_control"

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from pitr import Backup, BackupLabel, ControlFile, Lsn, PgMajor, PitrIOError, verify_backup
+from pitr import Backup, BackupLabel, ControlFile, InvalidRequestError, Lsn, PgMajor, PitrIOError, verify_backup
 
 
 def test_open_a_real_backup(real):
@@ -37,3 +37,22 @@ def test_verify_real_and_tampered(real, tmp_path):
         f.write("# changed after the backup\n")
     report = verify_backup(tampered)
     assert report["ok"] is False and "postgresql.conf" in str(report)
+
+
+def test_extract_a_real_backup(real, tmp_path):
+    b = Backup.open(real.backup)
+    target = tmp_path / "pgdata"
+    report = b.extract(target)
+    assert report["target"] == str(target) and report["files"] > 0 and report["wal_files"] > 0
+    assert report["tablespaces"] == [] and report["tablespace_map_rewritten"] is False
+    assert (target / "PG_VERSION").read_text() == open(f"{real.backup}/PG_VERSION").read()
+    assert (target / "backup_label").exists() and oct(target.stat().st_mode & 0o777) == "0o700"
+    with pytest.raises(InvalidRequestError, match="not empty"):
+        b.extract(target)
+    nowal = b.extract(tmp_path / "nowal", include_wal=False)
+    assert nowal["wal_files"] == 0 and nowal["files"] < report["files"]
+    with pytest.raises(InvalidRequestError, match="cannot be restored"):
+        Backup.open(real.backup_label).extract(tmp_path / "other")
+    assert not (tmp_path / "other").exists()
+    with pytest.raises(TypeError):
+        b.extract(tmp_path / "other", tablespaces={"x": "/t"})  # type: ignore[dict-item]

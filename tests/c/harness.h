@@ -146,5 +146,7 @@ void run_control_tests(void);
 void run_wal_tests(void);
 void run_archive_tests(void);
 void run_backup_tests(void);
+void run_plan_tests(void);
+void run_find_tests(void);
 
 #endif /* PITR_TEST_HARNESS_H */

@@ -3,9 +3,12 @@
 #   pg_fixtures_setup      a throwaway cluster with a WAL archive, a plain base
 #                          backup (pg_basebackup), a restore of it promoted to
 #                          timeline 2 (its history file, its pg_control and
-#                          pg_controldata's output), and what the server says
-#                          about its configuration (pg_settings); exports
-#                          PITR_TEST_*
+#                          pg_controldata's output), what the server says
+#                          about its configuration (pg_settings), and a
+#                          restore of the backup paused after a commit (where
+#                          the server stopped, what it logged, the WAL files
+#                          it fetched: what recovery plans are compared
+#                          with); exports PITR_TEST_*
 #   pg_fixtures_paused     (re)starts a restore of the base backup paused at
 #                          its recovery target; exports PITR_TEST_PAUSED_DSN
 #   pg_fixtures_teardown   stops every server and removes the directory
@@ -130,10 +133,38 @@ EOF
       'SELECT pg_is_in_recovery()')\" = f ]"
   PITR_TEST_HISTORY="$pg_fx_dir/promoted/pg_wal/00000002.history"
   [ -f "$PITR_TEST_HISTORY" ] || { echo "pg-fixtures: no $PITR_TEST_HISTORY" >&2; return 1; }
+  # The archiver copies the history file: let it finish before the immediate
+  # stop (which would kill a half-done copy).
+  pg_fx_wait "the history file of timeline 2 to be archived" 60 \
+    cmp -s "$PITR_TEST_HISTORY" "$pg_fx_dir/archive/00000002.history"
   pg_fx_stop "$pg_fx_dir/promoted"
   # Its pg_control, and what pg_controldata says about it.
   cp "$pg_fx_dir/promoted/global/pg_control" "$pg_fx_dir/pg_control"
   LC_ALL=C TZ=UTC pg_fx_run pg_controldata -D "$pg_fx_dir/promoted" > "$pg_fx_dir/pg_controldata.txt"
+
+  # A restore paused after the commit of PITR_TEST_XID, on timeline 1 (the
+  # commit is after the point timeline 2 forked off): where the server
+  # stopped, the line it logged, and the files restore_command fetched.
+  local x="$pg_fx_dir/at_xid"
+  cp -a "$pg_fx_dir/backup" "$x"
+  cat >> "$x/postgresql.auto.conf" <<EOF
+restore_command = 'cp $pg_fx_dir/archive/%f %p && echo %f >> $pg_fx_dir/at_xid.fetched'
+recovery_target_xid = '$PITR_TEST_XID'
+recovery_target_timeline = 'current'
+recovery_target_action = 'pause'
+archive_mode = 'off'
+EOF
+  touch "$x/recovery.signal"
+  [ ${#pg_fx_as[@]} -eq 0 ] || chown -R postgres: "$x"
+  pg_fx_start "$x" 5435
+  pg_fx_wait "the restore to pause after transaction $PITR_TEST_XID" 60 \
+    sh -c "[ \"\$(${pg_fx_as[*]} $PG15_BIN/psql -h '$pg_fx_dir' -p 5435 -U postgres -d postgres -XAtc \
+      'SELECT pg_get_wal_replay_pause_state()')\" = paused ]"
+  PITR_TEST_XID_REPLAY_LSN=$(pg_fx_psql 5435 "SELECT pg_last_wal_replay_lsn()")
+  PITR_TEST_XID_STOP_LOG=$(sed -n 's/.*LOG:  \(recovery stopping .*\)$/\1/p' "$x.log")
+  [ -n "$PITR_TEST_XID_STOP_LOG" ] \
+    || { echo "pg-fixtures: no 'recovery stopping' line in $x.log:" >&2; cat "$x.log" >&2; return 1; }
+  pg_fx_stop "$x"
 
   # Wait until everything the primary completed is archived (for pitr_check).
   pg_fx_psql 5432 "SELECT pg_switch_wal()" >/dev/null
@@ -152,6 +183,7 @@ EOF
   export PITR_TEST_TMP="$pg_fx_dir/scratch"
   export PITR_TEST_CONTROL="$pg_fx_dir/pg_control"
   export PITR_TEST_XID PITR_TEST_RESTORE_POINT PITR_TEST_WAL_SEGMENT
+  export PITR_TEST_XID_REPLAY_LSN PITR_TEST_XID_STOP_LOG PITR_TEST_XID_FETCHED="$pg_fx_dir/at_xid.fetched"
   export PITR_TEST_WALDUMP="$pg_fx_dir/waldump.txt"
   export PITR_TEST_WALDUMP_STATS="$pg_fx_dir/waldump_stats.txt"
   export PITR_TEST_CONTROLDATA="$pg_fx_dir/pg_controldata.txt"
@@ -163,13 +195,15 @@ pg_fixtures_paused() {
   pg_fx_wait "the restore to pause at its target" 60 \
     sh -c "[ \"\$(${pg_fx_as[*]} $PG15_BIN/psql -h '$pg_fx_dir' -p 5434 -U postgres -d postgres -XAtc \
       'SELECT pg_get_wal_replay_pause_state()')\" = paused ]"
+  PITR_TEST_PAUSED_REPLAY_LSN=$(pg_fx_psql 5434 "SELECT pg_last_wal_replay_lsn()")
+  export PITR_TEST_PAUSED_REPLAY_LSN
   export PITR_TEST_PAUSED_DSN="host=$pg_fx_dir port=5434 user=postgres dbname=postgres"
 }
 
 pg_fixtures_teardown() {
   [ -n "$pg_fx_dir" ] || return 0
   local d
-  for d in paused promoted primary; do pg_fx_stop "$pg_fx_dir/$d"; done
+  for d in paused at_xid promoted primary; do pg_fx_stop "$pg_fx_dir/$d"; done
   rm -rf "$pg_fx_dir"
   pg_fx_dir=
 }

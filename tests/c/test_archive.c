@@ -141,7 +141,166 @@ static void test_archive_damage(void) {
     pitr_archive_free(NULL);
 }
 
+/* Files as restore_command fetches them: a segment and a history file from
+ * the real archive, "not there" told apart from "broken". */
+static void test_archive_get(void) {
+    const char *archive = need_env("PITR_TEST_ARCHIVE");
+    const char *segment = need_env("PITR_TEST_WAL_SEGMENT");
+    const char *tmp = need_env("PITR_TEST_TMP");
+    if (!archive || !segment || !tmp) return;
+    const char *name = strrchr(segment, '/');
+    name = name ? name + 1 : segment;
+    char dir[600], dest[700], src[700];
+    snprintf(dir, sizeof dir, "%s/%ld-get", tmp, (long)getpid());
+    CHECK(mkdir(dir, 0700) == 0);
+    snprintf(dest, sizeof dest, "%s/RECOVERYXLOG", dir);
+
+    char *source = NULL;
+    uint64_t bytes = 0;
+    CHECK_OK(pitr_archive_get(archive, name, dest, &source, &bytes));
+    CHECK_STR(source, segment);
+    CHECK(bytes == 1 * MB);
+    pitr_string_free(source);
+    /* The same bytes as the archived file. */
+    char *a = read_file(segment), *b = read_file(dest);
+    CHECK(a && b && memcmp(a, b, 1 * MB) == 0);
+    free(a);
+    free(b);
+    CHECK_OK(pitr_archive_get(archive, "00000002.history", dest, NULL, NULL));
+    char *h = read_file(dest);
+    CHECK(h && strncmp(h, "1\t", 2) == 0);
+    free(h);
+
+    /* Not there (the history files PostgreSQL probes), and only a broken
+     * copy there: an error that is not "not found". */
+    CHECK_STATUS(pitr_archive_get(archive, "00000009.history", dest, NULL, NULL), PITR_STATUS_NO_VALUE);
+    CHECK_ERROR_MENTIONS("00000009.history is not in");
+    CHECK_STATUS(pitr_archive_get(archive, "0000000100000000000000FF", dest, NULL, NULL),
+                 PITR_STATUS_NO_VALUE);
+    char broken[600];
+    snprintf(broken, sizeof broken, "%s/%ld-broken-archive", tmp, (long)getpid());
+    CHECK(mkdir(broken, 0700) == 0);
+    snprintf(src, sizeof src, "%s/%s", broken, name);
+    CHECK(write_file(src, "not a WAL segment"));
+    source = NULL;
+    CHECK_STATUS(pitr_archive_get(broken, name, dest, &source, &bytes), PITR_STATUS_CORRUPT_WAL);
+    CHECK_ERROR_MENTIONS(src);
+    CHECK(source == NULL);
+    CHECK_STATUS(pitr_archive_get(archive, "backup_label", dest, NULL, NULL), PITR_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(pitr_archive_get(archive, "000000010000000000000001.gz", dest, NULL, NULL),
+                 PITR_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(pitr_archive_get("/nonexistent/archive", name, dest, NULL, NULL), PITR_STATUS_IO);
+    CHECK_STR(pitr_last_error_file(), "/nonexistent/archive");
+    CHECK_STATUS(pitr_archive_get(NULL, name, dest, NULL, NULL), PITR_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(pitr_archive_get(archive, NULL, dest, NULL, NULL), PITR_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(pitr_archive_get(archive, name, NULL, NULL, NULL), PITR_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(pitr_archive_get(archive, "\xff", dest, NULL, NULL), PITR_STATUS_INVALID_UTF8);
+}
+
+/* Copies every regular file of `from` into the new directory `to`. */
+static int copy_dir(const char *from, const char *to) {
+    char cmd[1500];
+    snprintf(cmd, sizeof cmd, "cp -a '%s' '%s'", from, to);
+    return system(cmd) == 0;
+}
+
+/* Cleanup of a copy of the real archive, keeping a backup that starts at the
+ * restore point's segment: every segment before it goes, and the backup
+ * history file of the real backup (not kept); a dry run first. */
+static void test_archive_cleanup(void) {
+    const char *archive = need_env("PITR_TEST_ARCHIVE");
+    const char *segment = need_env("PITR_TEST_WAL_SEGMENT");
+    const char *rp = need_env("PITR_TEST_RESTORE_POINT");
+    const char *backup = need_env("PITR_TEST_BACKUP");
+    const char *start_text = need_env("PITR_TEST_BACKUP_START");
+    const char *tmp = need_env("PITR_TEST_TMP");
+    if (!archive || !segment || !rp || !backup || !start_text || !tmp) return;
+    const char *name = strrchr(segment, '/');
+    name = name ? name + 1 : segment;
+    char copy[600], late[600], label[700], path[800];
+    snprintf(copy, sizeof copy, "%s/%ld-cleanup", tmp, (long)getpid());
+    CHECK(copy_dir(archive, copy));
+    snprintf(late, sizeof late, "%s/%ld-late-backup", tmp, (long)getpid());
+    CHECK(mkdir(late, 0700) == 0);
+    snprintf(label, sizeof label, "%s/backup_label", late);
+    char text[1024];
+    snprintf(text, sizeof text,
+             "START WAL LOCATION: %s (file %s)\nCHECKPOINT LOCATION: %s\nBACKUP METHOD: streamed\n"
+             "BACKUP FROM: primary\nSTART TIME: 2026-11-24 00:57:28 UTC\nLABEL: late\nSTART TIMELINE: 1\n",
+             rp, name, rp);
+    CHECK(write_file(label, text));
+
+    pitr_archive *a = NULL;
+    CHECK_OK(pitr_archive_scan(copy, 0, &a));
+    const char *keep[] = {label};
+    size_t count = 0;
+    char *json = NULL;
+    CHECK_OK(pitr_archive_cleanup(a, keep, 1, false, &count, &json));
+    CHECK(count >= 2);
+    CHECK_CONTAINS(json, "\"deleted\":false");
+    CHECK_CONTAINS(json, "\"before_every_backup\"");
+    CHECK_CONTAINS(json, "\"backup_not_kept\"");
+    CHECK_CONTAINS(json, "\"removed\":[]");
+    pitr_string_free(json);
+    /* The dry run removed nothing: the real backup's start segment is there. */
+    pitr_lsn start = 0;
+    CHECK_OK(pitr_lsn_parse(start_text, &start));
+    char start_name[32];
+    CHECK_OK(pitr_segment_name_of_lsn(1, start, 1 * MB, start_name, sizeof start_name, NULL));
+    snprintf(path, sizeof path, "%s/%s", copy, start_name);
+    struct stat st;
+    CHECK(stat(path, &st) == 0);
+    /* Keeping the real backup too keeps its WAL. */
+    const char *both[] = {label, backup};
+    size_t fewer = 0;
+    json = NULL;
+    CHECK_OK(pitr_archive_cleanup(a, both, 2, false, &fewer, &json));
+    CHECK(fewer < count);
+    pitr_string_free(json);
+
+    json = NULL;
+    size_t removed = 0;
+    CHECK_OK(pitr_archive_cleanup(a, keep, 1, true, &removed, &json));
+    CHECK(removed == count);
+    CHECK_CONTAINS(json, "\"deleted\":true");
+    CHECK_CONTAINS(json, start_name);
+    pitr_string_free(json);
+    pitr_archive_free(a);
+    CHECK(stat(path, &st) != 0);
+    snprintf(path, sizeof path, "%s/%s", copy, name);
+    CHECK(stat(path, &st) == 0); /* the kept backup's start segment */
+    snprintf(path, sizeof path, "%s/00000002.history", copy);
+    CHECK(stat(path, &st) == 0); /* history files always stay */
+    /* Nothing left to remove. */
+    a = NULL;
+    CHECK_OK(pitr_archive_scan(copy, 0, &a));
+    json = NULL;
+    CHECK_OK(pitr_archive_cleanup(a, keep, 1, false, &count, &json));
+    CHECK(count == 0);
+    pitr_string_free(json);
+
+    /* Refusals: nothing to keep, not a backup, NULL arguments. */
+    json = NULL;
+    CHECK_STATUS(pitr_archive_cleanup(a, NULL, 0, true, NULL, &json), PITR_STATUS_INVALID);
+    CHECK_ERROR_MENTIONS("without a kept backup");
+    const char *missing[] = {"/nonexistent/backup"};
+    CHECK_STATUS(pitr_archive_cleanup(a, missing, 1, true, NULL, &json), PITR_STATUS_IO);
+    const char *not_backup[] = {tmp};
+    pitr_status s = pitr_archive_cleanup(a, not_backup, 1, true, NULL, &json);
+    CHECK(s == PITR_STATUS_INVALID || s == PITR_STATUS_PARSE);
+    const char *null_keep[] = {label, NULL};
+    CHECK_STATUS(pitr_archive_cleanup(a, null_keep, 2, false, NULL, &json), PITR_STATUS_NULL_ARGUMENT);
+    CHECK_ERROR_MENTIONS("keep_backups[1]");
+    CHECK_STATUS(pitr_archive_cleanup(a, NULL, 1, false, NULL, &json), PITR_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(pitr_archive_cleanup(a, keep, 1, false, NULL, NULL), PITR_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(pitr_archive_cleanup(NULL, keep, 1, false, NULL, &json), PITR_STATUS_NULL_ARGUMENT);
+    CHECK(json == NULL);
+    pitr_archive_free(a);
+}
+
 void run_archive_tests(void) {
     RUN(test_archive_real);
     RUN(test_archive_damage);
+    RUN(test_archive_get);
+    RUN(test_archive_cleanup);
 }

@@ -3,8 +3,11 @@
  * (PITR_TEST_BACKUP) and on a copy with a file changed after the backup
  * (PITR_TEST_BACKUP_TAMPERED).
  */
+#define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -114,7 +117,78 @@ static void test_backup_verify(void) {
     CHECK(json == NULL);
 }
 
+/* Extraction of the real backup into a new directory: its files, its WAL
+ * (or not), never over a directory that is not empty. */
+static void test_backup_extract(void) {
+    const char *path = need_env("PITR_TEST_BACKUP");
+    const char *label = need_env("PITR_TEST_BACKUP_LABEL");
+    const char *tmp = need_env("PITR_TEST_TMP");
+    if (!path || !label || !tmp) return;
+    pitr_backup *b = NULL;
+    CHECK_OK(pitr_backup_open(path, &b));
+    char target[600], file[700];
+    snprintf(target, sizeof target, "%s/%ld-extracted", tmp, (long)getpid());
+    char *json = NULL;
+    CHECK_OK(pitr_backup_extract(b, target, NULL, NULL, 0, true, &json));
+    CHECK_CONTAINS(json, "\"files\":");
+    CHECK_CONTAINS(json, "\"tablespaces\":[]");
+    CHECK(json && strstr(json, "\"wal_files\":0,") == NULL); /* pg_basebackup -X stream */
+    pitr_string_free(json);
+    struct stat st;
+    snprintf(file, sizeof file, "%s/PG_VERSION", target);
+    CHECK(stat(file, &st) == 0);
+    char *a = read_file(file), *want = NULL;
+    snprintf(file, sizeof file, "%s/PG_VERSION", path);
+    want = read_file(file);
+    CHECK_STR(a, want ? want : "");
+    free(a);
+    free(want);
+    snprintf(file, sizeof file, "%s/backup_label", target);
+    CHECK(stat(file, &st) == 0);
+    CHECK(stat(target, &st) == 0 && (st.st_mode & 0777) == 0700);
+
+    /* Not over what is there; the directory is left as it was. */
+    json = NULL;
+    CHECK_STATUS(pitr_backup_extract(b, target, NULL, NULL, 0, true, &json), PITR_STATUS_INVALID);
+    CHECK_ERROR_MENTIONS("not empty");
+    CHECK(json == NULL);
+    snprintf(file, sizeof file, "%s/PG_VERSION", target);
+    CHECK(stat(file, &st) == 0);
+
+    /* Without the WAL. */
+    char nowal[600];
+    snprintf(nowal, sizeof nowal, "%s/%ld-extracted-nowal", tmp, (long)getpid());
+    CHECK_OK(pitr_backup_extract(b, nowal, NULL, NULL, 0, false, &json));
+    CHECK_CONTAINS(json, "\"wal_files\":0,");
+    pitr_string_free(json);
+
+    /* Arguments. */
+    char other[600];
+    snprintf(other, sizeof other, "%s/%ld-not-extracted", tmp, (long)getpid());
+    json = NULL;
+    const uint32_t oids[] = {16390, 16390};
+    const char *dirs[] = {"/t1", "/t2"};
+    CHECK_STATUS(pitr_backup_extract(b, other, oids, dirs, 2, true, &json), PITR_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(pitr_backup_extract(b, other, NULL, dirs, 1, true, &json), PITR_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(pitr_backup_extract(b, NULL, NULL, NULL, 0, true, &json), PITR_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(pitr_backup_extract(b, other, NULL, NULL, 0, true, NULL), PITR_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(pitr_backup_extract(NULL, other, NULL, NULL, 0, true, &json), PITR_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(pitr_backup_extract(b, "\xff", NULL, NULL, 0, true, &json), PITR_STATUS_INVALID_UTF8);
+    CHECK(json == NULL);
+    CHECK(stat(other, &st) != 0);
+    pitr_backup_free(b);
+
+    /* A bare backup_label has nothing to extract. */
+    b = NULL;
+    CHECK_OK(pitr_backup_open(label, &b));
+    CHECK_STATUS(pitr_backup_extract(b, other, NULL, NULL, 0, true, &json), PITR_STATUS_INVALID);
+    CHECK_ERROR_MENTIONS("cannot be restored");
+    CHECK(stat(other, &st) != 0);
+    pitr_backup_free(b);
+}
+
 void run_backup_tests(void) {
     RUN(test_backup_open);
     RUN(test_backup_verify);
+    RUN(test_backup_extract);
 }

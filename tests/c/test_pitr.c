@@ -730,5 +730,7 @@ int main(void) {
     run_wal_tests();
     run_archive_tests();
     run_backup_tests();
+    run_plan_tests();
+    run_find_tests();
     return harness_finish();
 }

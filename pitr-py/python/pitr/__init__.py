@@ -4,7 +4,10 @@ LSNs (:class:`Lsn`), WAL segment sizes (:class:`WalSegSize`), WAL file names
 (:class:`SegmentName`, :class:`WalFileName`), PostgreSQL major versions
 (:class:`PgMajor`), pg_control (:class:`ControlFile`), WAL records (:class:`WalReader`,
 :func:`wal_stats`, :func:`wal_events`), WAL archives (:class:`Inventory`),
-base backups (:class:`Backup`, :func:`verify_backup`), timeline histories (:class:`TimelineHistory`,
+base backups (:class:`Backup`, :func:`verify_backup`), recovery plans and
+restores (:func:`plan`, :class:`RecoveryPlan`, :func:`restore`,
+:func:`write_recovery_settings`, :func:`archive_get`), transactions in WAL
+(:func:`find`), timeline histories (:class:`TimelineHistory`,
 :class:`HistorySet`), backup labels (:class:`BackupLabel`), server
 configuration (:class:`ConfigSet`, :func:`render_auto_conf`,
 :func:`edit_auto_conf`), recovery target settings (:func:`parse_target_time`,
@@ -35,6 +38,8 @@ from ._pitr import (
     Compression,
     ConfigSet,
     ControlFile,
+    FindReport,
+    FoundTransaction,
     HistoryEntry,
     HistorySet,
     Inventory,
@@ -44,13 +49,17 @@ from ._pitr import (
     MarkTarget,
     PauseState,
     PgMajor,
+    PlanProblem,
     Problem,
+    RecoveryPlan,
+    RecoveryStop,
     ReplayStatus,
     ResumeReport,
     SegmentName,
     ServerInfo,
     Setting,
     Severity,
+    StopKind,
     SwitchPoint,
     TargetAction,
     TimelineHistory,
@@ -63,9 +72,11 @@ from ._pitr import (
     WalSegSize,
     __version__,
     append_mark,
+    archive_get,
     backup_history_file_name,
     check,
     edit_auto_conf,
+    find,
     find_mark,
     format_target_time,
     history_file_name,
@@ -75,14 +86,17 @@ from ._pitr import (
     parse_target_name,
     parse_target_time,
     parse_target_xid,
+    plan,
     quote_value,
     read_marks,
     render_auto_conf,
     replay_resume,
     replay_status,
+    restore,
     verify_backup,
     wal_events,
     wal_stats,
+    write_recovery_settings,
 )
 
 __all__ = [
@@ -117,6 +131,19 @@ __all__ = [
     "verify_backup",
     # WAL archives
     "Inventory",
+    "archive_get",
+    # recovery plans and restores
+    "plan",
+    "RecoveryPlan",
+    "RecoveryStop",
+    "StopKind",
+    "PlanProblem",
+    "restore",
+    "write_recovery_settings",
+    # finding transactions in WAL
+    "find",
+    "FindReport",
+    "FoundTransaction",
     # WAL records
     "WalReader",
     "WalRecord",

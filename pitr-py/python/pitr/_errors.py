@@ -60,7 +60,17 @@ class CorruptWalError(PitrError):
 
 
 class UnreachableTargetError(PitrError):
-    """The recovery target cannot be reached with the backups and WAL at hand."""
+    """The recovery target cannot be reached with the backups and WAL at hand.
+
+    Attributes:
+        plan: the :class:`pitr.RecoveryPlan` whose ``errors`` say why and what
+            PostgreSQL would log (set by :func:`pitr.restore` and
+            :meth:`pitr.RecoveryPlan.check`), else ``None``.
+    """
+
+    def __init__(self, message: str, *, plan: Optional[Any] = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.plan = plan
 
 
 class InvalidRequestError(PitrError):
