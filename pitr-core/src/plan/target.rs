@@ -314,7 +314,7 @@ pub fn parse_target_time(
     let mut expanded = Vec::new();
     for t in tokens {
         if t.contains(':') && !t.contains('/') {
-            if let Some(p) = t[1..].find(['+', '-']).map(|p| p + 1) {
+            if let Some(p) = t.char_indices().skip(1).find(|&(_, c)| c == '+' || c == '-').map(|(p, _)| p) {
                 expanded.push(t[..p].to_string());
                 expanded.push(t[p..].to_string());
                 continue;
@@ -350,9 +350,9 @@ pub fn parse_target_time(
             }
             zone = Some(parse_offset(t).ok_or_else(|| invalid("bad numeric time zone"))?);
         } else if t.contains('-') && t.chars().next().is_some_and(|c| c.is_ascii_digit()) {
-            date = Some(parse_iso_date(t).ok_or_else(|| invalid("bad date"))?);
+            date = Some(parse_numeric_date(t, '-', order).ok_or_else(|| invalid("bad date"))?);
         } else if t.contains('/') && t.chars().next().is_some_and(|c| c.is_ascii_digit()) {
-            date = Some(parse_slash_date(t, order).ok_or_else(|| invalid("bad date"))?);
+            date = Some(parse_numeric_date(t, '/', order).ok_or_else(|| invalid("bad date"))?);
         } else if t.bytes().all(|b| b.is_ascii_digit()) {
             loose_numbers.push(t.to_string());
         } else if let Some(m) = month_number(t) {
@@ -379,18 +379,14 @@ pub fn parse_target_time(
     if date.is_none() {
         // "Nov 24 2026" / "24 Nov 2026" / "Nov 24 00:57:57 2026".
         let Some(m) = month_name else { return Err(invalid("no date")) };
-        let nums: Vec<i64> = loose_numbers.iter().filter_map(|n| n.parse().ok()).collect();
-        let (day, year) = match nums.as_slice() {
-            [a, b] if loose_numbers[0].len() <= 2 => (*a, *b),
-            [a, b] if loose_numbers[1].len() <= 2 => (*b, *a),
+        let (day, year) = match loose_numbers.as_slice() {
+            [a, b] if a.len() <= 2 => (a, b),
+            [a, b] if b.len() <= 2 => (b, a),
             _ => return Err(invalid("cannot tell day and year apart")),
         };
-        let d = Date::new(
-            i16::try_from(year).map_err(|_| invalid("bad year"))?,
-            m,
-            i8::try_from(day).map_err(|_| invalid("bad day"))?,
-        )
-        .map_err(|_| invalid("no such date"))?;
+        let year = pg_year(year).ok_or_else(|| invalid("bad year"))?;
+        let day: i8 = day.parse().map_err(|_| invalid("bad day"))?;
+        let d = Date::new(year, m, day).map_err(|_| invalid("no such date"))?;
         date = Some(d);
     } else if !loose_numbers.is_empty() || month_name.is_some() {
         return Err(invalid("unexpected extra fields"));
@@ -450,7 +446,7 @@ fn parse_hms(t: &str) -> Option<Time> {
 
 fn parse_offset(t: &str) -> Option<TimeZone> {
     let sign: i32 = if t.starts_with('-') { -1 } else { 1 };
-    let body = &t[1..];
+    let body = t.get(1..)?;
     let (h, m, s): (i32, i32, i32) = if body.contains(':') {
         let mut p = body.split(':');
         let h = p.next()?.parse().ok()?;
@@ -474,32 +470,40 @@ fn parse_offset(t: &str) -> Option<TimeZone> {
     Some(TimeZone::fixed(Offset::from_seconds(secs).ok()?))
 }
 
-fn parse_iso_date(t: &str) -> Option<Date> {
-    let mut p = t.split('-');
-    let y: i16 = p.next()?.parse().ok()?;
-    let m: i8 = p.next()?.parse().ok()?;
-    let d: i8 = p.next()?.parse().ok()?;
-    if p.next().is_some() || y < 1000 {
-        return None;
-    }
-    Date::new(y, m, d).ok()
+/// A year field as PostgreSQL reads it: one or two digits mean 1970..2069,
+/// three or more are literal; year 0 does not exist ("date/time field value
+/// out of range").
+fn pg_year(field: &str) -> Option<i16> {
+    let y: i16 = field.parse().ok()?;
+    let y = match field.len() {
+        0 => return None,
+        1 | 2 if y < 70 => y + 2000,
+        1 | 2 => y + 1900,
+        _ => y,
+    };
+    (y != 0).then_some(y)
 }
 
-fn parse_slash_date(t: &str, order: DateOrder) -> Option<Date> {
-    let p: Vec<&str> = t.split('/').collect();
-    if p.len() != 3 {
+/// Three numeric fields separated by `-` or `/`: a first field of three or
+/// more digits is the year (`YYYY-MM-DD`); otherwise `DateStyle`'s order
+/// decides (`08-06-10` is 2010-08-06 in MDY, 2010-06-08 in DMY, 2008-06-10 in
+/// YMD), as PostgreSQL reads them.
+fn parse_numeric_date(t: &str, sep: char, order: DateOrder) -> Option<Date> {
+    let p: Vec<&str> = t.split(sep).collect();
+    let [a, b, c] = p.as_slice() else { return None };
+    if !p.iter().all(|f| !f.is_empty() && f.bytes().all(|x| x.is_ascii_digit())) {
         return None;
     }
-    let n: Vec<i64> = p.iter().map(|x| x.parse().ok()).collect::<Option<_>>()?;
-    let (y, m, d) = if p[0].len() == 4 {
-        (n[0], n[1], n[2])
+    let (y, m, d) = if a.len() >= 3 {
+        (*a, *b, *c)
     } else {
         match order {
-            DateOrder::Mdy | DateOrder::Ymd => (n[2], n[0], n[1]),
-            DateOrder::Dmy => (n[2], n[1], n[0]),
+            DateOrder::Ymd => (*a, *b, *c),
+            DateOrder::Mdy => (*c, *a, *b),
+            DateOrder::Dmy => (*c, *b, *a),
         }
     };
-    Date::new(i16::try_from(y).ok()?, i8::try_from(m).ok()?, i8::try_from(d).ok()?).ok()
+    Date::new(pg_year(y)?, m.parse().ok()?, d.parse().ok()?).ok()
 }
 
 fn month_number(t: &str) -> Option<i8> {
@@ -533,7 +537,7 @@ fn is_month_spelling(l: &str, abbrev: &str) -> bool {
 fn is_weekday(t: &str) -> bool {
     const DAYS: [&str; 7] = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"];
     let l = t.to_ascii_lowercase();
-    l.len() >= 3 && DAYS.iter().any(|d| d.starts_with(&l[..3]) && d.starts_with(&l))
+    l.len() >= 3 && DAYS.iter().any(|d| d.starts_with(&l))
 }
 
 /// Formats a target time the way pitr writes it into a configuration file:
@@ -591,6 +595,54 @@ mod tests {
 
     fn utc(text: &str) -> Result<String, ParseError> {
         parse_target_time(text, &TimeZone::UTC, DateOrder::Mdy).map(|p| format_target_time(p.time))
+    }
+
+    #[test]
+    fn multibyte_text_is_an_error_not_a_panic() {
+        // Found by the recovery_target fuzz target: byte slicing inside a character.
+        for text in [
+            "[\u{fffd}",
+            "\u{e9}:00",
+            "2026-01-01 \u{e9}12:00",
+            "mon\u{e9}",
+            "+\u{e9}",
+            "\u{fffd}\u{fffd}:+1",
+        ] {
+            assert!(utc(text).is_err(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn years_and_field_orders_as_postgresql_reads_them() {
+        // What PostgreSQL 15 answered for '...'::timestamptz with TimeZone UTC.
+        let at = |text: &str, order: DateOrder| {
+            parse_target_time(text, &TimeZone::UTC, order).map(|p| format_target_time(p.time))
+        };
+        for (text, order, want) in [
+            ("8/8/4", DateOrder::Mdy, "2004-08-08 00:00:00+00"),
+            ("8/8/69", DateOrder::Mdy, "2069-08-08 00:00:00+00"),
+            ("8/8/70", DateOrder::Mdy, "1970-08-08 00:00:00+00"),
+            ("8/8/008", DateOrder::Mdy, "0008-08-08 00:00:00+00"),
+            ("0008-06-08 00:00:00+00", DateOrder::Mdy, "0008-06-08 00:00:00+00"),
+            ("999-01-01", DateOrder::Mdy, "0999-01-01 00:00:00+00"),
+            ("aug 1 0", DateOrder::Mdy, "2000-08-01 00:00:00+00"),
+            ("jun 8 8", DateOrder::Mdy, "2008-06-08 00:00:00+00"),
+            ("jun 8 0008", DateOrder::Mdy, "0008-06-08 00:00:00+00"),
+            ("08-06-10", DateOrder::Mdy, "2010-08-06 00:00:00+00"),
+            ("08-06-10", DateOrder::Dmy, "2010-06-08 00:00:00+00"),
+            ("08-06-10", DateOrder::Ymd, "2008-06-10 00:00:00+00"),
+            ("08/06/10", DateOrder::Ymd, "2008-06-10 00:00:00+00"),
+            ("10/06/2008", DateOrder::Mdy, "2008-10-06 00:00:00+00"),
+            ("10/06/2008", DateOrder::Dmy, "2008-06-10 00:00:00+00"),
+            ("2008/06/10", DateOrder::Dmy, "2008-06-10 00:00:00+00"),
+        ] {
+            assert_eq!(at(text, order).as_deref(), Ok(want), "{text:?} {order:?}");
+        }
+        for (text, order) in
+            [("0000-08-01", DateOrder::Mdy), ("wed aug 0", DateOrder::Mdy), ("10/06/2008", DateOrder::Ymd)]
+        {
+            assert!(at(text, order).is_err(), "{text:?} {order:?}");
+        }
     }
 
     #[test]
