@@ -729,13 +729,20 @@ impl WalReader {
         Ok((start, avail))
     }
 
-    /// Enters the page starting at `start`: loads and validates it.
+    /// Enters the page starting at `start`: loads and validates it (once per
+    /// page: the next record on the same page finds it here).
+    #[inline]
     fn enter_page(&mut self, start: Lsn, position: Lsn, incomplete: bool) -> Result<PageInfo, Stop> {
         if let Some(p) = self.page {
             if p.start == start {
                 return Ok(p);
             }
         }
+        self.enter_new_page(start, position, incomplete)
+    }
+
+    #[inline(never)]
+    fn enter_new_page(&mut self, start: Lsn, position: Lsn, incomplete: bool) -> Result<PageInfo, Stop> {
         let seg_size = self.info.seg_size;
         let segno = start.segment(seg_size);
         if self.seg.as_ref().map(|s| s.segno) != Some(segno) {
@@ -826,6 +833,7 @@ impl WalReader {
     }
 
     /// Validates the fixed header of the record at `lsn`.
+    #[inline]
     fn check_header(&self, lsn: Lsn, h: &RecordHeader, file: Option<usize>) -> Result<(), WalError> {
         if !rmgr::is_valid_rmid(self.info.major, h.rmid) {
             return Err(WalError::InvalidRmgr { file: self.path_of(file), lsn, rmid: h.rmid });
@@ -1118,6 +1126,7 @@ impl WalReader {
     }
 
     /// Bookkeeping after a record passed every check.
+    #[inline]
     fn finish_record(
         &mut self,
         lsn: Lsn,
