@@ -1177,10 +1177,8 @@ fn open_input(
         return Ok(Input::Stream(open_stream(path, compression)?));
     }
     let f = File::open(path).map_err(|e| WalError::io(path, e))?;
-    if method == ReadMethod::Map {
-        if mapped::mappable_len(&f).is_some() {
-            return Ok(Input::Mapped(f));
-        }
+    if method == ReadMethod::Map && mapped::mappable_len(&f).is_some() {
+        return Ok(Input::Mapped(f));
     }
     Ok(Input::Plain(f))
 }
