@@ -1,7 +1,8 @@
 //! Throughput of the WAL reader on WAL generated at bench time (synthetic,
 //! pgbench-like: small heap/btree records with block references, commits,
 //! some 8 kB page images, a checkpoint now and then), against a raw CRC-32C
-//! pass over the same files.
+//! pass over the same files, with both I/O methods of the reader (mapped
+//! windows and read(2)).
 //!
 //! `cargo bench --bench wal_reader`. The comparison with pg_waldump on real
 //! pgbench WAL is `benches/waldump-vs-pg.sh`.
@@ -9,11 +10,13 @@
 #![allow(clippy::unwrap_used)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use pitr_core::wal::mapped::crc32c_file;
 use pitr_core::wal::synth::{SynthBlock, SynthWal};
-use pitr_core::wal::{DataFilter, ReaderOptions, RelFileLocator, Stats, WalReader, WalSource, scan};
+use pitr_core::wal::{
+    DataFilter, ReadMethod, ReaderOptions, RelFileLocator, Stats, WalReader, WalSource, scan,
+};
 use pitr_core::{PgMajor, WalSegSize};
 use std::hint::black_box;
-use std::io::Read;
 use std::path::Path;
 
 const MB: usize = 64;
@@ -53,38 +56,35 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10);
     g.throughput(Throughput::Bytes(bytes));
 
-    g.bench_function("raw_crc32c", |b| {
-        b.iter(|| {
-            let mut buf = vec![0u8; 1 << 20];
-            let mut crc = 0u32;
-            let mut files: Vec<_> =
-                std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
-            files.sort();
-            for f in files {
-                let mut r = std::fs::File::open(f).unwrap();
-                loop {
-                    let n = r.read(&mut buf).unwrap();
-                    if n == 0 {
-                        break;
-                    }
-                    crc = crc32c::crc32c_append(crc, &buf[..n]);
+    // The raw baseline and the verifying reader, with each I/O method
+    // (memory-mapped windows, the default; read(2) into a buffer).
+    for (name, method) in [("", ReadMethod::Map), ("_read", ReadMethod::Read)] {
+        g.bench_function(format!("raw_crc32c{name}"), |b| {
+            b.iter(|| {
+                let mut files: Vec<_> =
+                    std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
+                files.sort();
+                let mut crc = 0u32;
+                for f in files {
+                    crc = crc32c_file(&f, None, method, crc).unwrap().1;
                 }
-            }
-            black_box(crc)
-        })
-    });
+                black_box(crc)
+            })
+        });
 
-    g.bench_function("read_verify_only", |b| {
-        b.iter(|| {
-            let opts = ReaderOptions { data: DataFilter::none(), ..Default::default() };
-            let mut r = WalReader::open(WalSource::dir(dir.path()).unwrap(), opts).unwrap();
-            let mut n = 0u64;
-            while let Some(rec) = r.next_record().unwrap() {
-                n += u64::from(rec.tot_len());
-            }
-            black_box(n)
-        })
-    });
+        g.bench_function(format!("read_verify_only{name}"), |b| {
+            b.iter(|| {
+                let opts =
+                    ReaderOptions { data: DataFilter::none(), read_method: method, ..Default::default() };
+                let mut r = WalReader::open(WalSource::dir(dir.path()).unwrap(), opts).unwrap();
+                let mut n = 0u64;
+                while let Some(rec) = r.next_record().unwrap() {
+                    n += u64::from(rec.tot_len());
+                }
+                black_box(n)
+            })
+        });
+    }
 
     g.bench_function("read_all_data", |b| {
         b.iter(|| {

@@ -1,7 +1,18 @@
 #!/usr/bin/env bash
 # Times `pitr waldump -q` against `pg_waldump -q` (PostgreSQL 15) on the same
 # ~1 GB of pgbench WAL, and against a raw CRC-32C pass over the same bytes
-# (`pitr waldump --raw-crc`, a hidden benchmark mode). Measures peak RSS.
+# (`pitr waldump --raw-crc`, a hidden benchmark mode that reads the files with
+# the reader's own I/O method). Measures peak RSS.
+#
+# pitr memory-maps uncompressed segments (4 MiB windows) by default; the rows
+# marked "(read)" use `--read-method read` (read(2) into a 1 MiB buffer, as
+# before), for both pitr and the raw pass, so each ratio compares like with
+# like. Peak RSS is the kernel's maximum resident set (/usr/bin/time %M): with
+# mapping it includes the file-cache pages of the mapped window (at most 4 MiB).
+#
+# Each round runs every program once, in turn (so load from other processes
+# spreads over all of them); the table shows the median of RUNS rounds, after
+# one warm-up run of each that also fills the page cache.
 #
 # Usage: benches/waldump-vs-pg.sh            (WAL_MB=1024 by default)
 #        WAL_MB=256 RUNS=5 benches/waldump-vs-pg.sh
@@ -91,34 +102,30 @@ command -v taskset >/dev/null && PIN=(taskset -c 0)
 TIME=()
 [ -x /usr/bin/time ] && /usr/bin/time -f "%e %M" -o /dev/null true 2>/dev/null && TIME=(/usr/bin/time -f "%e %M" -o "$WORK/time.out")
 
-# Runs a command RUNS times (after one warm-up that also fills the page cache);
-# prints "best_seconds max_rss_kb".
-measure() {
-    local best="" rss=0 out t m
-    "$@" >/dev/null 2>&1 || true
-    for _ in $(seq 1 "$RUNS"); do
-        if [ ${#TIME[@]} -gt 0 ]; then
-            "${TIME[@]}" "${PIN[@]}" "$@" >/dev/null 2>&1 || true
-            out=$(tail -1 "$WORK/time.out")
-            t=${out% *}; m=${out#* }
-        else
-            local s e pid peak=0 cur
-            s=$(date +%s.%N)
-            "${PIN[@]}" "$@" >/dev/null 2>&1 & pid=$!
-            while kill -0 "$pid" 2>/dev/null; do
-                cur=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
-                [ "${cur:-0}" -gt "$peak" ] && peak=$cur
-                sleep 0.01
-            done
-            wait "$pid" || true
-            e=$(date +%s.%N)
-            t=$(echo "$e - $s" | bc); m=$peak
-        fi
-        if [ -z "$best" ] || [ "$(echo "$t < $best" | bc)" = 1 ]; then best=$t; fi
-        [ "$m" -gt "$rss" ] && rss=$m
-    done
-    echo "$best $rss"
+# Runs one command once; prints "seconds max_rss_kb".
+run_once() {
+    local t m out
+    if [ ${#TIME[@]} -gt 0 ]; then
+        "${TIME[@]}" "${PIN[@]}" "$@" >/dev/null 2>&1 || true
+        out=$(tail -1 "$WORK/time.out")
+        t=${out% *}; m=${out#* }
+    else
+        local s e pid peak=0 cur
+        s=$(date +%s.%N)
+        "${PIN[@]}" "$@" >/dev/null 2>&1 & pid=$!
+        while kill -0 "$pid" 2>/dev/null; do
+            cur=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+            [ "${cur:-0}" -gt "$peak" ] && peak=$cur
+            sleep 0.01
+        done
+        wait "$pid" || true
+        e=$(date +%s.%N)
+        t=$(echo "$e - $s" | bc); m=$peak
+    fi
+    echo "$t $m"
 }
+
+median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 
 echo "== checking that both tools read the same records"
 n_pg=$("$PGBIN/pg_waldump" -p "$WORK/wal" "$FIRST" "$LAST" 2>/dev/null | wc -l)
@@ -126,19 +133,50 @@ n_pitr=$("$PITR" waldump "$WORK/wal" 2>/dev/null | wc -l)
 echo "   pg_waldump: $n_pg records, pitr: $n_pitr records"
 [ "$n_pg" = "$n_pitr" ] || { echo "record counts differ" >&2; exit 1; }
 "$PITR" waldump -q "$WORK/wal" || { echo "pitr waldump -q failed" >&2; exit 1; }
+"$PITR" waldump -q --read-method read "$WORK/wal" || { echo "pitr waldump -q (read) failed" >&2; exit 1; }
 
-echo "== timing (best of $RUNS, one core)"
-read -r t_pg m_pg < <(measure "$PGBIN/pg_waldump" -q -p "$WORK/wal" "$FIRST" "$LAST")
-read -r t_pitr m_pitr < <(measure "$PITR" waldump -q "$WORK/wal")
-read -r t_raw m_raw < <(measure "$PITR" waldump --raw-crc "$WORK/wal")
-read -r t_stats m_stats < <(measure "$PITR" waldump --stats=record "$WORK/wal")
+NAMES=(pg pitr pitr_read stats raw raw_read)
+LABELS=("pg_waldump -q" "pitr waldump -q" "pitr waldump -q (read)" "pitr waldump --stats=record" "raw CRC-32C pass" "raw CRC-32C pass (read)")
+cmd_of() {
+    case $1 in
+        pg) echo "$PGBIN/pg_waldump -q -p $WORK/wal $FIRST $LAST" ;;
+        pitr) echo "$PITR waldump -q $WORK/wal" ;;
+        pitr_read) echo "$PITR waldump -q --read-method read $WORK/wal" ;;
+        stats) echo "$PITR waldump --stats=record $WORK/wal" ;;
+        raw) echo "$PITR waldump --raw-crc $WORK/wal" ;;
+        raw_read) echo "$PITR waldump --raw-crc --read-method read $WORK/wal" ;;
+    esac
+}
+declare -A TIMES RSS
+for n in "${NAMES[@]}"; do
+    # shellcheck disable=SC2046
+    $(cmd_of "$n") >/dev/null 2>&1 || true   # warm-up
+    TIMES[$n]=""; RSS[$n]=0
+done
+echo "== timing ($RUNS rounds, programs alternated, one core)"
+for _ in $(seq 1 "$RUNS"); do
+    for n in "${NAMES[@]}"; do
+        # shellcheck disable=SC2046
+        read -r t m < <(run_once $(cmd_of "$n"))
+        TIMES[$n]="${TIMES[$n]} $t"
+        [ "$m" -gt "${RSS[$n]}" ] && RSS[$n]=$m
+    done
+done
+declare -A MED
+for n in "${NAMES[@]}"; do
+    MED[$n]=$(echo "${TIMES[$n]}" | median)
+done
+t_pg=${MED[pg]}; t_pitr=${MED[pitr]}; t_raw=${MED[raw]}
+t_pitr_read=${MED[pitr_read]}; t_raw_read=${MED[raw_read]}
+m_pitr=${RSS[pitr]}
 
 mbps() { echo "scale=0; $TOTAL / 1048576 / $1" | bc; }
-printf "%-28s %8s s %8s MB/s %8s MB RSS\n" "pg_waldump -q" "$t_pg" "$(mbps "$t_pg")" "$((m_pg / 1024))"
-printf "%-28s %8s s %8s MB/s %8s MB RSS\n" "pitr waldump -q" "$t_pitr" "$(mbps "$t_pitr")" "$((m_pitr / 1024))"
-printf "%-28s %8s s %8s MB/s %8s MB RSS\n" "pitr waldump --stats=record" "$t_stats" "$(mbps "$t_stats")" "$((m_stats / 1024))"
-printf "%-28s %8s s %8s MB/s %8s MB RSS\n" "raw CRC-32C pass" "$t_raw" "$(mbps "$t_raw")" "$((m_raw / 1024))"
+printf "%-30s %10s %13s %14s   %s\n" "program" "median" "throughput" "peak RSS" "each run (s)"
+for i in "${!NAMES[@]}"; do
+    n=${NAMES[$i]}
+    printf "%-30s %8s s %8s MB/s %11s MB  %s\n" "${LABELS[$i]}" "${MED[$n]}" "$(mbps "${MED[$n]}")" "$((RSS[$n] / 1024))" "${TIMES[$n]}"
+done
 echo
-echo "speed-up over pg_waldump -q:        $(echo "scale=2; $t_pg / $t_pitr" | bc)x   (goal >= 5x)"
-echo "time relative to raw CRC-32C pass:  $(echo "scale=2; $t_pitr / $t_raw" | bc)x   (goal <= 2x)"
+echo "speed-up over pg_waldump -q:        $(echo "scale=2; $t_pg / $t_pitr" | bc)x   (goal >= 5x; raw pass: $(echo "scale=2; $t_pg / $t_raw" | bc)x)"
+echo "time relative to raw CRC-32C pass:  $(echo "scale=2; $t_pitr / $t_raw" | bc)x   (goal <= 2x; read(2): $(echo "scale=2; $t_pitr_read / $t_raw_read" | bc)x)"
 echo "peak RSS of pitr waldump -q:        $((m_pitr / 1024)) MB   (goal <= 64 MB)"

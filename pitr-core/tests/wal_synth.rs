@@ -11,7 +11,8 @@ use pitr_core::PgMajor;
 use pitr_core::WalSegSize;
 use pitr_core::wal::synth::{SynthBlock, SynthWal};
 use pitr_core::wal::{
-    DataFilter, EndReason, ReaderOptions, RelFileLocator, WalError, WalReader, WalSource, decode_record, desc,
+    DataFilter, EndReason, ReadMethod, ReaderOptions, RelFileLocator, WalError, WalReader, WalSource,
+    decode_record, desc,
 };
 use proptest::prelude::*;
 use std::path::Path;
@@ -189,11 +190,16 @@ proptest! {
             let len = std::fs::metadata(f).unwrap().len();
             std::fs::OpenOptions::new().write(true).open(f).unwrap().set_len(c.index(len as usize) as u64).unwrap();
         }
-        let (got, _end) = read(dir.path(), ReaderOptions::default());
+        let (got, end) = read(dir.path(), ReaderOptions::default());
         // Whatever was read is a prefix of what was written (a flipped byte in
         // padding or an unused page tail changes nothing).
         prop_assert!(got.len() <= expected.len());
         prop_assert_eq!(&got[..], &expected[..got.len()]);
+        // Reading with read(2) instead of mapping the files: the same records,
+        // the same end or damage.
+        let (got_read, end_read) = read(dir.path(), ReaderOptions { read_method: ReadMethod::Read, ..Default::default() });
+        prop_assert_eq!(&got_read, &got);
+        prop_assert_eq!(format!("{end:?}"), format!("{end_read:?}"));
     }
 }
 

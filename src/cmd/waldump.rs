@@ -9,8 +9,8 @@ use crate::output::{CliError, CmdResult, Output};
 use pitr_core::Lsn;
 use pitr_core::wal::decode::{Decoded, PgTimestamp, StandbyLock, XactKind, unix_seconds_rfc3339};
 use pitr_core::wal::{
-    DataFilter, ReaderOptions, Record, Stats, TimelineChoice, WalEnd, WalError, WalReader, WalSource,
-    decode_record, desc, rmgr,
+    DataFilter, ReadMethod, ReaderOptions, Record, Stats, TimelineChoice, WalEnd, WalError, WalReader,
+    WalSource, decode_record, desc, rmgr,
 };
 use serde_json::{Map, Value, json};
 use std::io::Write;
@@ -48,9 +48,14 @@ pub struct Args {
     #[arg(long, value_name = "BYTES", hide = true)]
     block_size: Option<u32>,
     /// Benchmark mode: read the files and compute CRC-32C over all their bytes,
-    /// without parsing anything.
+    /// without parsing anything (with the reader's I/O method).
     #[arg(long, hide = true)]
     raw_crc: bool,
+    /// How segment files are read: `map` (memory-mapped windows, the default)
+    /// or `read` (read(2) into a buffer), for benchmarks and for files that may
+    /// be truncated while being read.
+    #[arg(long, hide = true, value_name = "map|read", default_value = "map")]
+    read_method: String,
     /// WAL segment files and directories (pg_wal, a data directory, an archive).
     #[arg(value_name = "PATH", required = true)]
     paths: Vec<PathBuf>,
@@ -146,8 +151,13 @@ fn run_into(args: &Args, out: &Output, sink: &mut Sink) -> CmdResult {
     for p in &args.paths {
         source.add_path(p).map_err(|e| CliError::new(e.to_string()))?;
     }
+    let read_method = match args.read_method.as_str() {
+        "map" => ReadMethod::Map,
+        "read" => ReadMethod::Read,
+        other => return Err(CliError::new(format!("--read-method={other}: expected map or read"))),
+    };
     if args.raw_crc {
-        return raw_crc(&source);
+        return raw_crc(&source, read_method);
     }
     let printing = per_record.is_none() && !args.quiet;
     let opts = ReaderOptions {
@@ -156,6 +166,7 @@ fn run_into(args: &Args, out: &Output, sink: &mut Sink) -> CmdResult {
         timeline: args.timeline.map(TimelineChoice::Only).unwrap_or_default(),
         data: if printing { DataFilter::all() } else { DataFilter::none() },
         block_size: args.block_size,
+        read_method,
         ..Default::default()
     };
     let mut reader = match WalReader::open(source, opts) {
@@ -258,23 +269,16 @@ fn end_json(end: &WalEnd) -> Value {
     serde_json::to_value(end).unwrap_or(Value::Null)
 }
 
-fn raw_crc(source: &WalSource) -> CmdResult {
-    use std::io::Read;
-    let mut buf = vec![0u8; 1 << 20];
+fn raw_crc(source: &WalSource, method: ReadMethod) -> CmdResult {
     let mut crc = 0u32;
     let mut total: u64 = 0;
     let mut files: Vec<&pitr_core::wal::SourceFile> = source.files().iter().collect();
     files.sort_by_key(|f| f.name);
     for f in files {
-        let mut r = pitr_core::compress::open(&f.path).map_err(|e| CliError::new(e.to_string()))?;
-        loop {
-            let n = r.read(&mut buf).map_err(|e| CliError::new(format!("{}: {e}", f.path.display())))?;
-            if n == 0 {
-                break;
-            }
-            crc = crc32c::crc32c_append(crc, &buf[..n]);
-            total += n as u64;
-        }
+        let (n, c) = pitr_core::wal::mapped::crc32c_file(&f.path, f.compression, method, crc)
+            .map_err(|e| CliError::new(e.to_string()))?;
+        crc = c;
+        total += n;
     }
     println!("{total} bytes, crc32c {crc:08X}");
     Ok(ExitCode::SUCCESS)

@@ -6,6 +6,8 @@
 //! * [`rmgr`]: resource manager and record type names, as pg_waldump prints them;
 //! * [`decode`](mod@decode): payloads recovery planning needs (commits, checkpoints, ...);
 //! * [`desc`]: pg_waldump's text for a record;
+//! * [`mapped`]: how segment bytes reach memory (memory-mapped windows or
+//!   `read(2)`, see [`ReadMethod`]);
 //! * [`source`] and [`WalReader`]: the record stream across pages and segments
 //!   from files and directories (compressed or not), telling a clean end of WAL
 //!   ([`WalEnd`]) from damage ([`WalError`]);
@@ -32,6 +34,7 @@
 pub mod decode;
 pub mod desc;
 mod error;
+pub mod mapped;
 pub mod page;
 mod reader;
 pub mod record;
@@ -44,6 +47,7 @@ mod verify;
 
 pub use decode::{Decoded, PgTimestamp, decode, decode_record};
 pub use error::{EndReason, WalEnd, WalError};
+pub use mapped::ReadMethod;
 pub use page::SegmentHeader;
 pub use reader::{DataFilter, ReaderOptions, StreamInfo, TimelineChoice, WalReader, segment_header};
 pub use record::{BlockRef, Record, RecordHeader, RelFileLocator};

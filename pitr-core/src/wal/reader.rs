@@ -2,8 +2,11 @@
 //! check PostgreSQL's reader makes, telling a clean end of WAL from damage.
 //!
 //! Design for speed and bounded memory:
-//! * a segment is read in chunks of 1 MiB into one reused buffer (never a whole
-//!   segment into memory);
+//! * a regular, uncompressed segment is memory-mapped one window of
+//!   [`WINDOW`](super::mapped::WINDOW) bytes at a time (no copy of the bytes;
+//!   see [`ReadMethod`] for the invariant this relies on); other files (or
+//!   every file with [`ReadMethod::Read`]) are read in chunks of 1 MiB into one
+//!   reused buffer (never a whole segment into memory);
 //! * page and record headers are parsed in place;
 //! * a record lying within one page is returned as a view of that buffer
 //!   (zero-copy); a record crossing pages is checked fragment by fragment (CRC
@@ -12,6 +15,7 @@
 //! * nothing is allocated per record.
 
 use super::error::{EndReason, WalEnd, WalError};
+use super::mapped::{self, ReadMethod};
 use super::page::{self, LONG_HEADER_LEN, PageHeader, SHORT_HEADER_LEN, SegmentHeader, XLP_ALL_FLAGS};
 use super::record::{self, BlockRef, MAX_RECORD_LEN, RECORD_HEADER_LEN, Record, RecordHeader, RecordLayout};
 use super::rmgr;
@@ -109,6 +113,9 @@ pub struct ReaderOptions {
     /// The data page size (`BLCKSZ`) when known, for the full-page image checks
     /// that depend on it.
     pub block_size: Option<u32>,
+    /// How segment bytes are brought into memory (default: memory-mapped
+    /// windows for regular uncompressed files, see [`ReadMethod`]).
+    pub read_method: ReadMethod,
 }
 
 /// What a stream is: version and sizes, from the first segment's long header.
@@ -130,6 +137,8 @@ fn ser_segsize<S: serde::Serializer>(v: &WalSegSize, s: S) -> Result<S::Ok, S::E
 }
 
 enum Input {
+    /// A regular uncompressed file, mapped window by window.
+    Mapped(File),
     Plain(File),
     Stream(Box<dyn Read + Send>),
 }
@@ -137,7 +146,7 @@ enum Input {
 impl Input {
     fn read_into(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         match self {
-            Input::Plain(f) => read_full(f, buf),
+            Input::Plain(f) | Input::Mapped(f) => read_full(f, buf),
             Input::Stream(r) => read_full(r.as_mut(), buf),
         }
     }
@@ -145,7 +154,7 @@ impl Input {
     /// Skips `n` bytes.
     fn skip(&mut self, n: u64, scratch: &mut [u8]) -> std::io::Result<u64> {
         match self {
-            Input::Plain(f) => {
+            Input::Plain(f) | Input::Mapped(f) => {
                 f.seek(SeekFrom::Current(i64::try_from(n).unwrap_or(i64::MAX)))?;
                 Ok(n)
             }
@@ -162,6 +171,25 @@ impl Input {
                 }
                 Ok(n - left)
             }
+        }
+    }
+}
+
+/// The bytes of the open segment the reader looks at: a window of the mapped
+/// file, or the read buffer.
+#[derive(Default)]
+struct Buf {
+    owned: Vec<u8>,
+    map: Option<memmap2::Mmap>,
+}
+
+impl std::ops::Deref for Buf {
+    type Target = [u8];
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        match &self.map {
+            Some(m) => m,
+            None => &self.owned,
         }
     }
 }
@@ -249,7 +277,7 @@ pub struct WalReader {
     index: BTreeMap<u64, Vec<usize>>,
     info: StreamInfo,
     opts: ReaderOptions,
-    buf: Vec<u8>,
+    buf: Buf,
     seg: Option<OpenSeg>,
     page: Option<PageInfo>,
     next: Lsn,
@@ -341,7 +369,7 @@ impl WalReader {
             index,
             info,
             opts,
-            buf: Vec::new(),
+            buf: Buf::default(),
             seg: None,
             page: None,
             next: Lsn(0),
@@ -540,12 +568,10 @@ impl WalReader {
             Some(f) => (f.path.clone(), f.compression, f.explicit),
             None => return Err(Stop::Err(WalError::Invalid("internal: file index out of range".into()))),
         };
-        let input = match compression {
-            None => Input::Plain(File::open(&path).map_err(|e| WalError::io(&path, e))?),
-            c => Input::Stream(open_stream(&path, c)?),
-        };
-        if self.buf.len() != CHUNK {
-            self.buf = vec![0u8; CHUNK];
+        self.buf.map = None;
+        let input = open_input(&path, compression, self.opts.read_method)?;
+        if !matches!(input, Input::Mapped(..)) && self.buf.owned.len() != CHUNK {
+            self.buf.owned = vec![0u8; CHUNK];
         }
         self.seg =
             Some(OpenSeg { segno, file: fi, input, buf_off: 0, buf_len: 0, input_pos: 0, file_end: None });
@@ -626,19 +652,38 @@ impl WalReader {
             Some(f) => &f.path,
             None => return Err(Stop::Err(WalError::Invalid("internal: file index out of range".into()))),
         };
+        let seg_size = self.info.seg_size.bytes();
+        if let Input::Mapped(file) = &seg.input {
+            // Map the window holding `off`, never past the file's current end
+            // (nor the segment's).
+            let len = mapped::mappable_len(file).unwrap_or(0);
+            let start = off - off % mapped::WINDOW;
+            let stop = (start + mapped::WINDOW).min(seg_size).min(len);
+            self.buf.map = None;
+            seg.buf_off = start;
+            seg.buf_len = 0;
+            if stop > start {
+                let n = usize::try_from(stop - start).unwrap_or(0);
+                let map = mapped::map_window(file, start, n).map_err(|e| WalError::io(path, e))?;
+                seg.buf_len = map.len();
+                self.buf.map = Some(map);
+            }
+            seg.input_pos = stop.max(start);
+            if len < seg_size && stop >= len {
+                seg.file_end = Some(len);
+            }
+            return Ok(());
+        }
         if off < seg.input_pos {
             // Never happens when reading forward; reopen to be safe.
             let Some(f) = self.files.get(seg.file) else { return Ok(()) };
-            seg.input = match f.compression {
-                None => Input::Plain(File::open(&f.path).map_err(|e| WalError::io(&f.path, e))?),
-                c => Input::Stream(open_stream(&f.path, c)?),
-            };
+            seg.input = open_input(&f.path, f.compression, self.opts.read_method)?;
             seg.input_pos = 0;
             seg.file_end = None;
         }
         if off > seg.input_pos {
             let want = off - seg.input_pos;
-            let got = seg.input.skip(want, &mut self.buf).map_err(|e| WalError::io(path, e))?;
+            let got = seg.input.skip(want, &mut self.buf.owned).map_err(|e| WalError::io(path, e))?;
             seg.input_pos += got;
             if got < want {
                 seg.file_end = Some(seg.input_pos);
@@ -647,10 +692,9 @@ impl WalReader {
                 return Ok(());
             }
         }
-        let seg_size = self.info.seg_size.bytes();
         let left = usize::try_from(seg_size.saturating_sub(off)).unwrap_or(usize::MAX);
         let n = CHUNK.min(left);
-        let dst = self.buf.get_mut(..n).unwrap_or(&mut []);
+        let dst = self.buf.owned.get_mut(..n).unwrap_or(&mut []);
         let got = seg.input.read_into(dst).map_err(|e| WalError::io(path, e))?;
         seg.input_pos += got as u64;
         seg.buf_off = off;
@@ -685,13 +729,20 @@ impl WalReader {
         Ok((start, avail))
     }
 
-    /// Enters the page starting at `start`: loads and validates it.
+    /// Enters the page starting at `start`: loads and validates it (once per
+    /// page: the next record on the same page finds it here).
+    #[inline]
     fn enter_page(&mut self, start: Lsn, position: Lsn, incomplete: bool) -> Result<PageInfo, Stop> {
         if let Some(p) = self.page {
             if p.start == start {
                 return Ok(p);
             }
         }
+        self.enter_new_page(start, position, incomplete)
+    }
+
+    #[inline(never)]
+    fn enter_new_page(&mut self, start: Lsn, position: Lsn, incomplete: bool) -> Result<PageInfo, Stop> {
         let seg_size = self.info.seg_size;
         let segno = start.segment(seg_size);
         if self.seg.as_ref().map(|s| s.segno) != Some(segno) {
@@ -782,6 +833,7 @@ impl WalReader {
     }
 
     /// Validates the fixed header of the record at `lsn`.
+    #[inline]
     fn check_header(&self, lsn: Lsn, h: &RecordHeader, file: Option<usize>) -> Result<(), WalError> {
         if !rmgr::is_valid_rmid(self.info.major, h.rmid) {
             return Err(WalError::InvalidRmgr { file: self.path_of(file), lsn, rmid: h.rmid });
@@ -1074,6 +1126,7 @@ impl WalReader {
     }
 
     /// Bookkeeping after a record passed every check.
+    #[inline]
     fn finish_record(
         &mut self,
         lsn: Lsn,
@@ -1111,6 +1164,23 @@ impl WalReader {
         // 24-byte header + 2-byte short data header, then the payload.
         record::lsn_at(&self.buf, off + RECORD_HEADER_LEN + 2)
     }
+}
+
+/// Opens a segment file for reading with `method`: mapped when it is a regular
+/// uncompressed file and mapping was asked for.
+fn open_input(
+    path: &Path,
+    compression: Option<crate::walfile::Compression>,
+    method: ReadMethod,
+) -> Result<Input, WalError> {
+    if compression.is_some() {
+        return Ok(Input::Stream(open_stream(path, compression)?));
+    }
+    let f = File::open(path).map_err(|e| WalError::io(path, e))?;
+    if method == ReadMethod::Map && mapped::mappable_len(&f).is_some() {
+        return Ok(Input::Mapped(f));
+    }
+    Ok(Input::Plain(f))
 }
 
 /// `v` rounded up to a multiple of `m`, saturating.
