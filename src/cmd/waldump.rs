@@ -51,10 +51,10 @@ pub struct Args {
     /// without parsing anything (with the reader's I/O method).
     #[arg(long, hide = true)]
     raw_crc: bool,
-    /// How segment files are read: `map` (memory-mapped windows, the default)
-    /// or `read` (read(2) into a buffer), for benchmarks and for files that may
-    /// be truncated while being read.
-    #[arg(long, hide = true, value_name = "map|read", default_value = "map")]
+    /// How segment files are read: `read` (read(2) into a buffer, the
+    /// default) or `map` (memory-mapped windows; files must not be truncated
+    /// while being read), for benchmarks.
+    #[arg(long, hide = true, value_name = "map|read", default_value = "read")]
     read_method: String,
     /// WAL segment files and directories (pg_wal, a data directory, an archive).
     #[arg(value_name = "PATH", required = true)]
