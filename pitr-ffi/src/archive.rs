@@ -8,11 +8,11 @@ use crate::ffi::{
     OutPtr, arg_array, arg_handle, arg_out, arg_str, free_handle, handle_out, opt_handle, string_out, to_json,
 };
 use crate::lsn::seg_size;
-use pitr_core::archive::cleanup::{self, KeptBackup};
+use pitr_core::archive::cleanup;
 use pitr_core::archive::get::{GetError, get};
 use pitr_core::archive::{Inventory, ScanOptions, VerifyOptions, verify};
 use std::ffi::c_char;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The inventory of a WAL archive (opaque). Made by `pitr_archive_scan`,
 /// freed with `pitr_archive_free`.
@@ -317,46 +317,27 @@ pub unsafe extern "C" fn pitr_archive_cleanup(
         };
         // SAFETY: documented contract (optional).
         let out_count = unsafe { OutPtr::new(out_count) };
-        let mut kept: Vec<KeptBackup> = Vec::with_capacity(keep.len());
+        let mut paths: Vec<PathBuf> = Vec::with_capacity(keep.len());
         for (i, p) in keep.iter().enumerate() {
             // SAFETY: documented contract (each element NUL-terminated).
             let p = unsafe { arg_str(*p, &format!("keep_backups[{i}]"))? };
-            kept.push(cleanup::read_kept_backup(Path::new(p))?);
+            paths.push(PathBuf::from(p));
         }
-        let plan = cleanup::plan(&a.inner, &kept)?;
-        let mut removed = Vec::new();
-        let mut failed = Vec::new();
-        if remove {
-            for (r, res) in cleanup::execute(&plan) {
-                match res {
-                    Ok(()) => removed.push(r.file.relative.clone()),
-                    Err(e) => failed.push(e.to_string()),
-                }
-            }
-        }
-        if !failed.is_empty() {
+        let report = cleanup::run(&a.inner, &paths, remove)?;
+        if !report.errors.is_empty() {
             return Err(FfiError::new(
                 pitr_status::Io,
                 format!(
                     "could not remove {} of {} files: {}",
-                    failed.len(),
-                    plan.remove.len(),
-                    failed.join("; ")
+                    report.errors.len(),
+                    report.plan.remove.len(),
+                    report.errors.join("; ")
                 ),
             ));
         }
-        let json = to_json(&serde_json::json!({
-            "archive": a.inner.archive_dir(),
-            "deleted": remove,
-            "kept_backups": plan.kept_backups,
-            "remove": plan.remove,
-            "kept_files": plan.kept_files,
-            "warnings": plan.warnings,
-            "removed": removed,
-            "errors": failed,
-        }))?;
+        let json = to_json(&report)?;
         if let Some(o) = out_count {
-            o.write(plan.remove.len());
+            o.write(report.plan.remove.len());
         }
         string_out(out_json, json);
         Ok(())

@@ -8,7 +8,7 @@ use crate::history::PyHistorySet;
 use crate::lsn::{PyWalSegSize, seg_size_from_py};
 use crate::version::PyPgMajor;
 use pitr_core::TimeLineId;
-use pitr_core::archive::cleanup::{self, KeptBackup};
+use pitr_core::archive::cleanup;
 use pitr_core::archive::get::{GetError, get};
 use pitr_core::archive::{Inventory, ScanOptions, VerifyOptions, verify};
 use pyo3::prelude::*;
@@ -121,45 +121,17 @@ impl PyInventory {
         delete: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let inv = &self.0;
-        let result = py.detach(|| -> Result<_, pitr_core::Error> {
-            let kept: Vec<KeptBackup> =
-                keep_backups.iter().map(|p| cleanup::read_kept_backup(p)).collect::<Result<_, _>>()?;
-            let plan = cleanup::plan(inv, &kept)?;
-            let mut removed = Vec::new();
-            let mut failed = Vec::new();
-            if delete {
-                for (r, res) in cleanup::execute(&plan) {
-                    match res {
-                        Ok(()) => removed.push(r.file.relative.clone()),
-                        Err(e) => failed.push(e.to_string()),
-                    }
-                }
-            }
-            Ok((plan, removed, failed))
-        });
-        let (plan, removed, failed) = result.py()?;
-        if !failed.is_empty() {
+        let report = py.detach(|| cleanup::run(inv, &keep_backups, delete)).py()?;
+        if !report.errors.is_empty() {
             let msg = format!(
                 "could not remove {} of {} files: {}",
-                failed.len(),
-                plan.remove.len(),
-                failed.join("; ")
+                report.errors.len(),
+                report.plan.remove.len(),
+                report.errors.join("; ")
             );
             return Err(new_error(py, ErrorClass::Io, &msg, ErrorDetails::default()));
         }
-        to_python_json(
-            py,
-            &serde_json::json!({
-                "archive": inv.archive_dir(),
-                "deleted": delete,
-                "kept_backups": plan.kept_backups,
-                "remove": plan.remove,
-                "kept_files": plan.kept_files,
-                "warnings": plan.warnings,
-                "removed": removed,
-                "errors": failed,
-            }),
-        )
+        to_python_json(py, &report)
     }
 
     /// The inventory as a dict: the document of `pitr archive show --json`.

@@ -2,7 +2,7 @@
 
 use crate::output::{CliError, CmdResult, Output};
 use pitr_core::WalSegSize;
-use pitr_core::archive::cleanup::{self, KeptBackup};
+use pitr_core::archive::cleanup;
 use pitr_core::archive::get::{self, GetError};
 use pitr_core::archive::{DeepCheck, Inventory, Problem, ScanOptions, Severity, VerifyOptions};
 use std::io::{IsTerminal, Write};
@@ -285,31 +285,10 @@ fn get_cmd(a: &GetArgs) -> CmdResult {
 
 fn cleanup_cmd(a: &CleanupArgs, out: &Output) -> CmdResult {
     let inv = scan(&a.dir, &a.wal_segsize)?;
-    let kept: Vec<KeptBackup> =
-        a.keep_backup.iter().map(|p| cleanup::read_kept_backup(p)).collect::<Result<_, _>>()?;
-    let plan = cleanup::plan(&inv, &kept)?;
-    let mut removed = Vec::new();
-    let mut failed = Vec::new();
-    if a.delete {
-        for (r, res) in cleanup::execute(&plan) {
-            match res {
-                Ok(()) => removed.push(r.file.relative.clone()),
-                Err(e) => failed.push(e.to_string()),
-            }
-        }
-    }
+    let report = cleanup::run(&inv, &a.keep_backup, a.delete)?;
+    let (plan, removed, failed) = (&report.plan, &report.removed, &report.errors);
     if out.json {
-        let v = serde_json::json!({
-            "archive": inv.archive_dir(),
-            "deleted": a.delete,
-            "kept_backups": plan.kept_backups,
-            "remove": plan.remove,
-            "kept_files": plan.kept_files,
-            "warnings": plan.warnings,
-            "removed": removed,
-            "errors": failed,
-        });
-        out.print_json(&v)?;
+        out.print_json(&report)?;
     } else {
         let mut stdout = std::io::stdout().lock();
         let _ = writeln!(stdout, "Kept backups:");
@@ -327,7 +306,7 @@ fn cleanup_cmd(a: &CleanupArgs, out: &Output) -> CmdResult {
         }
         if a.delete {
             let _ = writeln!(stdout, "Removed {} files:", removed.len());
-            for r in &removed {
+            for r in removed {
                 let _ = writeln!(stdout, "  {r}");
             }
         } else {

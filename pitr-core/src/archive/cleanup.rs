@@ -256,6 +256,42 @@ pub fn execute(plan: &CleanupPlan) -> Vec<(&Removal, Result<(), IoError>)> {
         .collect()
 }
 
+/// What [`run`] did: the document of `pitr archive cleanup --json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CleanupReport {
+    /// The archive directory.
+    pub archive: PathBuf,
+    /// True when the files were removed, false for a dry run.
+    pub deleted: bool,
+    /// The plan.
+    #[serde(flatten)]
+    pub plan: CleanupPlan,
+    /// The files removed (relative names), with `delete`.
+    pub removed: Vec<String>,
+    /// The files that could not be removed, in words.
+    pub errors: Vec<String>,
+}
+
+/// Reads the kept backups, plans, and with `delete` removes exactly the
+/// planned files ([`execute`]); failures to remove are collected in
+/// [`CleanupReport::errors`], not returned as an error, so that the caller
+/// can show what was removed.
+pub fn run(inv: &Inventory, keep_backups: &[PathBuf], delete: bool) -> Result<CleanupReport, Error> {
+    let kept: Vec<KeptBackup> = keep_backups.iter().map(|p| read_kept_backup(p)).collect::<Result<_, _>>()?;
+    let plan = plan(inv, &kept)?;
+    let mut removed = Vec::new();
+    let mut errors = Vec::new();
+    if delete {
+        for (r, res) in execute(&plan) {
+            match res {
+                Ok(()) => removed.push(r.file.relative.clone()),
+                Err(e) => errors.push(e.to_string()),
+            }
+        }
+    }
+    Ok(CleanupReport { archive: inv.archive_dir().to_path_buf(), deleted: delete, plan, removed, errors })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
