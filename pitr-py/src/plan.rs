@@ -404,8 +404,8 @@ fn request(
     target_name: Option<String>,
     target: Option<&str>,
     inclusive: bool,
-    timeline: &Bound<'_, PyAny>,
-    action: &Bound<'_, PyAny>,
+    timeline: Option<&Bound<'_, PyAny>>,
+    action: Option<&Bound<'_, PyAny>>,
     timezone: Option<String>,
     restore_command: Option<String>,
 ) -> PyResult<PlanRequest> {
@@ -450,24 +450,27 @@ fn request(
             }
         }
     };
-    let timeline = if let Ok(t) = timeline.cast::<PyTimelineTarget>() {
-        t.get().0
-    } else if timeline.is_instance_of::<PyString>() {
-        TimelineTarget::parse(&timeline.extract::<String>()?).py()?
-    } else if let Ok(n) = timeline.extract::<u32>() {
-        if n == 0 {
-            return Err(pyo3::exceptions::PyValueError::new_err("timeline 0 does not exist"));
-        }
-        TimelineTarget::Numbered(n)
-    } else {
-        return Err(PyTypeError::new_err("timeline must be a TimelineTarget, 'current', 'latest' or an int"));
+    let timeline = match timeline {
+        None => TimelineTarget::Latest,
+        Some(t) if t.cast::<PyTimelineTarget>().is_ok() => t.cast::<PyTimelineTarget>()?.get().0,
+        Some(t) if t.is_instance_of::<PyString>() => TimelineTarget::parse(&t.extract::<String>()?).py()?,
+        Some(t) => match t.extract::<u32>() {
+            Ok(0) => return Err(pyo3::exceptions::PyValueError::new_err("timeline 0 does not exist")),
+            Ok(n) => TimelineTarget::Numbered(n),
+            Err(_) => {
+                return Err(PyTypeError::new_err(
+                    "timeline must be a TimelineTarget, 'current', 'latest' or an int",
+                ));
+            }
+        },
     };
-    let action = if let Ok(a) = action.cast::<PyTargetAction>() {
-        TargetAction::from(*a.get())
-    } else if action.is_instance_of::<PyString>() {
-        TargetAction::parse(&action.extract::<String>()?).py()?
-    } else {
-        return Err(PyTypeError::new_err("action must be a TargetAction or a str"));
+    let action = match action {
+        None => TargetAction::Pause,
+        Some(a) if a.cast::<PyTargetAction>().is_ok() => {
+            TargetAction::from(*a.cast::<PyTargetAction>()?.get())
+        }
+        Some(a) if a.is_instance_of::<PyString>() => TargetAction::parse(&a.extract::<String>()?).py()?,
+        Some(_) => return Err(PyTypeError::new_err("action must be a TargetAction or a str")),
     };
     if let Some(tz) = &timezone {
         jiff::tz::TimeZone::get(tz).map_err(|e| {
@@ -520,8 +523,6 @@ pub(crate) fn plan(
     timezone: Option<String>,
     restore_command: Option<String>,
 ) -> PyResult<PyRecoveryPlan> {
-    let latest = PyString::new(py, "latest").into_any();
-    let pause = PyString::new(py, "pause").into_any();
     let req = request(
         py,
         backup,
@@ -532,8 +533,8 @@ pub(crate) fn plan(
         target_name,
         target,
         inclusive,
-        timeline.unwrap_or(&latest),
-        action.unwrap_or(&pause),
+        timeline,
+        action,
         timezone,
         restore_command,
     )?;
@@ -575,8 +576,6 @@ pub(crate) fn restore<'py>(
     force: bool,
     tablespaces: Option<BTreeMap<u32, PathBuf>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let latest = PyString::new(py, "latest").into_any();
-    let pause = PyString::new(py, "pause").into_any();
     let plan_req = request(
         py,
         backup,
@@ -587,8 +586,8 @@ pub(crate) fn restore<'py>(
         target_name,
         target,
         inclusive,
-        timeline.unwrap_or(&latest),
-        action.unwrap_or(&pause),
+        timeline,
+        action,
         timezone,
         restore_command,
     )?;
