@@ -15,6 +15,13 @@ echo "ok"
 section "Rust: format"
 cargo fmt --all -- --check
 
+section "Lock files are current (workspace and fuzz/)"
+# The fuzz crate is its own workspace with its own Cargo.lock; checking both
+# here fails in seconds instead of at the end of the run.
+cargo metadata --locked --format-version 1 >/dev/null
+(cd fuzz && cargo metadata --locked --format-version 1 >/dev/null)
+echo "ok"
+
 section "Rust: tests (unit, property, real PostgreSQL 13-18, CLI end-to-end)"
 cargo test --workspace --locked
 
