@@ -447,11 +447,22 @@ fn parse_hms(t: &str) -> Option<Time> {
 fn parse_offset(t: &str) -> Option<TimeZone> {
     let sign: i32 = if t.starts_with('-') { -1 } else { 1 };
     let body = t.get(1..)?;
+    // Each field is plain digits: `str::parse` alone would also take a sign
+    // ("+-08:00") and a huge hour would overflow the seconds.
+    let field = |x: &str| -> Option<i32> {
+        if x.is_empty() || x.len() > 9 || !x.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        x.parse().ok()
+    };
     let (h, m, s): (i32, i32, i32) = if body.contains(':') {
         let mut p = body.split(':');
-        let h = p.next()?.parse().ok()?;
-        let m = p.next().map(|x| x.parse().ok()).unwrap_or(Some(0))?;
-        let s = p.next().map(|x| x.parse().ok()).unwrap_or(Some(0))?;
+        let h = field(p.next()?)?;
+        let m = p.next().map(field).unwrap_or(Some(0))?;
+        let s = p.next().map(field).unwrap_or(Some(0))?;
+        if p.next().is_some() {
+            return None;
+        }
         (h, m, s)
     } else if body.bytes().all(|b| b.is_ascii_digit()) {
         match body.len() {
@@ -685,6 +696,11 @@ mod tests {
             "2026-02-30 00:00:00",
             "2026-11-24 25:00:00",
             "2026-11-24 00:57:57 +05:30 UTC",
+            // A signed or oversized zone field (found by fuzzing: the hour
+            // overflowed when turned into seconds).
+            "2026-11-24 00:57:57+-08:00",
+            "000+-0890089008:0:0",
+            "2026-11-24 00:57:57+05:30:00:00",
             "garbage",
         ] {
             let e = utc(bad).unwrap_err();
