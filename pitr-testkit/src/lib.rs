@@ -801,7 +801,9 @@ const EXCLUDED_CONTENTS: &[&str] = &[
 const EXCLUDED_FILES: &[&str] = &["postmaster.pid", "postmaster.opts", "backup_label", "tablespace_map"];
 
 /// Copies a running data directory as the low-level backup API expects
-/// (files that vanish while copying are skipped).
+/// (files that vanish while copying are skipped). pitr-core has the same
+/// step (`backup::copy`); the test kit keeps its own so that the fixtures pitr
+/// is checked against are not made by the code under test.
 pub fn copy_data_dir(src: &Path, dst: &Path) {
     fn walk(src: &Path, dst: &Path, top: bool) {
         fs::create_dir_all(dst).unwrap();

@@ -19,6 +19,7 @@
 
 pub mod archive_status;
 pub mod catalog;
+pub mod copy;
 pub mod extract;
 pub mod source;
 pub mod tablespace_map;

@@ -3,6 +3,7 @@
 use super::pgbin::PgBin;
 use super::proc::{Interrupt, RunAs, Server, interrupted, run_with_timeout, shell_word};
 use super::report::Reporter;
+use pitr_core::backup::copy::copy_data_directory;
 use pitr_core::live::{self, ConnectOptions, MarkOptions, PauseState, ResumeOutcome, Session};
 use pitr_core::plan::find::{self, FindInput, FindRequest};
 use pitr_core::plan::{Plan, PlanRequest, RestoreRequest, TargetSpec};
@@ -10,7 +11,7 @@ use pitr_core::{Lsn, SegmentName, WalSegSize};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// The table dropped by mistake.
@@ -208,78 +209,6 @@ const CHECKSUM_SQL: &str = "SELECT count(*), md5(coalesce(string_agg(format('%s|
 fn table_state(s: &mut Session) -> Res<TableState> {
     let row = query_one(s, CHECKSUM_SQL)?;
     Ok(TableState { rows: get(&row, 0, CHECKSUM_SQL)?, checksum: get(&row, 1, CHECKSUM_SQL)? })
-}
-
-/// Files a base backup leaves out (as pg_basebackup does): the contents of
-/// these directories (kept empty) and these top-level files.
-const EXCLUDED_CONTENTS: &[&str] = &[
-    "pg_wal",
-    "pg_dynshmem",
-    "pg_notify",
-    "pg_replslot",
-    "pg_serial",
-    "pg_snapshots",
-    "pg_stat_tmp",
-    "pg_subtrans",
-];
-const EXCLUDED_FILES: &[&str] = &["postmaster.pid", "postmaster.opts", "backup_label", "tablespace_map"];
-
-/// Copies a running data directory for a low-level API backup. Files that
-/// vanish while copying are skipped (WAL replay recreates them). Returns
-/// (files, bytes).
-fn copy_data_dir(src: &Path, dst: &Path) -> Result<(u64, u64), String> {
-    fn walk(src: &Path, dst: &Path, top: bool, n: &mut (u64, u64)) -> Result<(), String> {
-        fs::create_dir_all(dst).map_err(|e| format!("mkdir {}: {e}", dst.display()))?;
-        let rd = match fs::read_dir(src) {
-            Ok(rd) => rd,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(format!("read {}: {e}", src.display())),
-        };
-        for e in rd {
-            let e = e.map_err(|e| format!("read {}: {e}", src.display()))?;
-            let name = e.file_name().to_string_lossy().into_owned();
-            let from = e.path();
-            let to = dst.join(&name);
-            let Ok(meta) = fs::symlink_metadata(&from) else { continue };
-            if (top && EXCLUDED_FILES.contains(&name.as_str()))
-                || name.starts_with("pgsql_tmp")
-                || name == "pg_internal.init"
-            {
-                continue;
-            }
-            if meta.is_dir() {
-                if top && EXCLUDED_CONTENTS.contains(&name.as_str()) {
-                    fs::create_dir_all(&to).map_err(|e| format!("mkdir {}: {e}", to.display()))?;
-                    if name == "pg_wal" {
-                        let st = to.join("archive_status");
-                        fs::create_dir_all(&st).map_err(|e| format!("mkdir {}: {e}", st.display()))?;
-                    }
-                    continue;
-                }
-                walk(&from, &to, false, n)?;
-            } else if meta.file_type().is_symlink() {
-                let target = fs::read_link(&from).map_err(|e| format!("readlink {}: {e}", from.display()))?;
-                std::os::unix::fs::symlink(target, &to)
-                    .map_err(|e| format!("symlink {}: {e}", to.display()))?;
-            } else {
-                match fs::copy(&from, &to) {
-                    Ok(b) => {
-                        n.0 += 1;
-                        n.1 += b;
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(format!("copy {}: {e}", from.display())),
-                }
-            }
-        }
-        Ok(())
-    }
-    let mut n = (0, 0);
-    walk(src, dst, true, &mut n)?;
-    use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(dst, fs::Permissions::from_mode(0o700))
-        .map_err(|e| format!("chmod {}: {e}", dst.display()))?;
-    Ok(n)
 }
 
 fn mb(bytes: u64) -> String {
@@ -503,7 +432,9 @@ impl Lab {
         let start =
             live::backup_start(&mut s, "pitr demo", true).map_err(|e| Failure::Error(e.to_string()))?;
         rep.shell("rsync -a --exclude='pg_wal/*' --exclude=postmaster.pid --exclude=postmaster.opts pgdata/ backup/");
-        let (files, bytes) = copy_data_dir(&self.path("pgdata"), &self.path("backup"))?;
+        let copied =
+            copy_data_directory(&self.path("pgdata"), &self.path("backup")).map_err(|e| e.to_string())?;
+        let (files, bytes) = (copied.files, copied.bytes);
         rep.sql(stop_sql);
         let stop = live::backup_stop(&mut s, false).map_err(|e| Failure::Error(e.to_string()))?;
         rep.shell("cat > backup/backup_label   # the labelfile column, written into the copy");
