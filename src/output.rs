@@ -25,6 +25,31 @@ impl Output {
         Ok(())
     }
 
+    /// A progress bar on stderr for long work (`template` in indicatif's
+    /// syntax), shown only when stderr is a terminal and the output is not
+    /// JSON; otherwise a hidden bar that costs nothing.
+    pub fn progress_bar(&self, template: &str) -> indicatif::ProgressBar {
+        use std::io::IsTerminal;
+        if self.json || !std::io::stderr().is_terminal() {
+            return indicatif::ProgressBar::hidden();
+        }
+        let b = indicatif::ProgressBar::new(0);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(template)
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    }
+
+    /// A progress callback `(done, total)` for the core's `*_with_progress`
+    /// functions, moving `bar`.
+    pub fn tick(bar: &indicatif::ProgressBar) -> impl Fn(u64, u64) + '_ {
+        move |done, total| {
+            bar.set_length(total.max(done));
+            bar.set_position(done);
+        }
+    }
+
     /// Reports an error on stderr (as JSON `{"error": ...}` on stdout with `--json`).
     pub fn error(&self, e: &CliError) {
         if self.json {

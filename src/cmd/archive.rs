@@ -5,7 +5,7 @@ use pitr_core::WalSegSize;
 use pitr_core::archive::cleanup;
 use pitr_core::archive::get::{self, GetError};
 use pitr_core::archive::{DeepCheck, Inventory, Problem, ScanOptions, Severity, VerifyOptions};
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -235,16 +235,8 @@ fn write_problems(s: &mut String, problems: &[Problem]) {
 fn verify(a: &VerifyArgs, out: &Output) -> CmdResult {
     let inv = scan(&a.dir, &a.wal_segsize)?;
     let total = (inv.segment_file_count() + inv.partials().len()) as u64;
-    let bar = if !out.json && std::io::stderr().is_terminal() {
-        let b = indicatif::ProgressBar::new(total);
-        b.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files {elapsed} (eta {eta})")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        b
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
+    let bar = out.progress_bar("{bar:40} {pos}/{len} files {elapsed} (eta {eta})");
+    bar.set_length(total);
     let tick = || bar.inc(1);
     let report = pitr_core::archive::verify(&inv, &VerifyOptions { deep: a.deep, progress: Some(&tick) });
     bar.finish_and_clear();

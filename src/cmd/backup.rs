@@ -5,7 +5,7 @@ use pitr_core::backup::verify::{VerifyOptions, VerifyReport, verify};
 use pitr_core::backup::wal::WalReaderParser;
 use pitr_core::backup::{Backup, BackupFormat, LabelKind, Problem, Severity};
 use std::fmt::Write as _;
-use std::io::{IsTerminal, Write as _};
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -57,21 +57,8 @@ pub fn run(cmd: &Command, out: &Output) -> CmdResult {
                     return Err(CliError::new(format!("{}: not a directory", a.display())));
                 }
             }
-            // A progress bar on a terminal only.
-            let bar = (!out.json && std::io::stderr().is_terminal()).then(|| {
-                let b = indicatif::ProgressBar::new(0);
-                b.set_style(
-                    indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} ({eta} left)")
-                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-                );
-                b
-            });
-            let tick = |done: u64, total: u64| {
-                if let Some(b) = &bar {
-                    b.set_length(total.max(done));
-                    b.set_position(done);
-                }
-            };
+            let bar = out.progress_bar("{bar:40} {bytes}/{total_bytes} ({eta} left)");
+            let tick = Output::tick(&bar);
             let opts = VerifyOptions {
                 archive: archive.clone(),
                 skip_checksums: *skip_checksums,
@@ -80,9 +67,7 @@ pub fn run(cmd: &Command, out: &Output) -> CmdResult {
                 progress: Some(&tick),
             };
             let result = verify(path, &opts);
-            if let Some(b) = &bar {
-                b.finish_and_clear();
-            }
+            bar.finish_and_clear();
             let (_, report) = result?;
             if out.json {
                 out.print_json(&report)?;

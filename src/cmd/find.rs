@@ -7,7 +7,7 @@
 use crate::output::{CliError, CmdResult, Output};
 use pitr_core::plan::find::{FindReport, FoundXact};
 use pitr_core::plan::target::{TimelineTarget, parse_xid};
-use pitr_core::plan::{FindInput, FindRequest, KindFilter, find};
+use pitr_core::plan::{FindInput, FindRequest, KindFilter, find_with_progress};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -102,7 +102,10 @@ fn request(a: &Args) -> Result<FindRequest, CliError> {
 
 pub fn run(args: &Args, out: &Output) -> CmdResult {
     let req = request(args)?;
-    let r = find(&req)?;
+    let bar = out.progress_bar("{bar:40} {pos}/{len} WAL files {elapsed} (eta {eta})");
+    let r = find_with_progress(&req, &Output::tick(&bar));
+    bar.finish_and_clear();
+    let r = r?;
     if out.json {
         out.print_json(&r)?;
     } else {

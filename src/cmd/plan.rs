@@ -5,7 +5,7 @@
 use crate::output::{CliError, CmdResult, Output};
 use pitr_core::Lsn;
 use pitr_core::live::mark::{mark_target, read_marks};
-use pitr_core::plan::{Plan, PlanRequest, TargetAction, TargetSpec, TimelineTarget, plan};
+use pitr_core::plan::{Plan, PlanRequest, TargetAction, TargetSpec, TimelineTarget, plan_with_progress};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -122,7 +122,10 @@ pub struct Args {
 
 pub fn run(args: &Args, out: &Output) -> CmdResult {
     let req = args.target.request()?;
-    let p = plan(&req)?;
+    let bar = out.progress_bar("{bar:40} {pos}/{len} WAL files {elapsed} (eta {eta})");
+    let p = plan_with_progress(&req, &Output::tick(&bar));
+    bar.finish_and_clear();
+    let p = p?;
     if out.json {
         out.print_json(&p)?;
     } else {

@@ -5,7 +5,7 @@
 
 use super::plan::{TargetArgs, render};
 use crate::output::{CliError, CmdResult, Output};
-use pitr_core::plan::{RestoreRequest, restore};
+use pitr_core::plan::{RestoreRequest, restore_with_progress};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -40,7 +40,10 @@ pub fn run(args: &Args, out: &Output) -> CmdResult {
         force: args.force,
         tablespaces,
     };
-    let report = restore(&req)?;
+    let bar = out.progress_bar("{bar:40} {pos}/{len} WAL files {elapsed} (eta {eta})");
+    let report = restore_with_progress(&req, &Output::tick(&bar));
+    bar.finish_and_clear();
+    let report = report?;
     if out.json {
         out.print_json(&report)?;
     } else {

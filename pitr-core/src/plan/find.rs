@@ -485,6 +485,15 @@ fn rfc3339(t: Timestamp) -> String {
 /// inputs that cannot be read at all; damage met while reading is a problem
 /// in the report, which then covers the WAL read up to it.
 pub fn find(req: &FindRequest) -> Result<FindReport, Error> {
+    find_with_progress(req, &|_, _| {})
+}
+
+/// [`find`], calling `progress(done, total)` as the WAL scan enters each
+/// file (`done` files of the `total` it reads at most).
+///
+/// # Errors
+/// As [`find`].
+pub fn find_with_progress(req: &FindRequest, progress: &dyn Fn(u64, u64)) -> Result<FindReport, Error> {
     if !req.relfilenodes.is_empty() || req.table.is_some() {
         // fine
     } else if req.modified {
@@ -751,7 +760,15 @@ pub fn find(req: &FindRequest) -> Result<FindReport, Error> {
         history.as_ref().and_then(|h| h.timeline_of(lsn).ok()).unwrap_or(page_tli)
     };
 
+    let total_files = scanner.reader().files().len() as u64;
+    let mut reported: Option<usize> = None;
     loop {
+        if scanner.reader().current_file() != reported {
+            reported = scanner.reader().current_file();
+            if let Some(i) = reported {
+                progress(i as u64 + 1, total_files);
+            }
+        }
         let owned = match scanner.next_event() {
             Ok(None) => break,
             Err(e) => {

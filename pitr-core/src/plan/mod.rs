@@ -9,8 +9,8 @@ pub mod restore;
 pub mod target;
 pub mod timeline;
 
-pub use find::{FindInput, FindReport, FindRequest, KindFilter, find};
+pub use find::{FindInput, FindReport, FindRequest, KindFilter, find, find_with_progress};
 pub use model::{Plan, PlannedFile, Problem, Stop, TimelineStep};
-pub use planner::{PlanRequest, TargetSpec, default_restore_command, plan};
-pub use restore::{RestoreReport, RestoreRequest, restore, write_recovery_settings};
+pub use planner::{PlanRequest, TargetSpec, default_restore_command, plan, plan_with_progress};
+pub use restore::{RestoreReport, RestoreRequest, restore, restore_with_progress, write_recovery_settings};
 pub use target::{DateOrder, RecoveryTarget, TargetAction, TimelineTarget};

@@ -237,6 +237,16 @@ impl<'a> Store<'a> {
 /// Plans a recovery. Errors are for inputs that cannot be read at all (exit
 /// 2); everything PostgreSQL would refuse is a [`Problem`] in the plan.
 pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
+    plan_with_progress(req, &|_, _| {})
+}
+
+/// [`plan`], calling `progress(done, total)` as the WAL scan enters each
+/// segment file (`done` files of `total` to read at most: the scan stops
+/// early when the target is found).
+///
+/// # Errors
+/// As [`plan`].
+pub fn plan_with_progress(req: &PlanRequest, progress: &dyn Fn(u64, u64)) -> Result<Plan, Error> {
     let backup = Backup::open(&req.backup)?;
     let label: BackupLabel = backup
         .label
@@ -502,8 +512,16 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
                 .with_rmgr(crate::wal::rmgr::RM_XLOG_ID),
             ..Default::default()
         };
+        let total = paths.len() as u64;
+        let mut reported: Option<usize> = None;
         match WalReader::open(source, opts) {
             Ok(mut reader) => loop {
+                if reader.current_file() != reported {
+                    reported = reader.current_file();
+                    if let Some(i) = reported {
+                        progress(i as u64 + 1, total);
+                    }
+                }
                 match reader.next_record() {
                     Ok(Some(rec)) => {
                         let r = replay_record(&rec);

@@ -4,7 +4,7 @@
 //! running server or a non-empty directory is refused.
 
 use super::model::Plan;
-use super::planner::{PlanRequest, plan};
+use super::planner::{PlanRequest, plan_with_progress};
 use crate::backup::Backup;
 use crate::backup::extract::{ExtractOptions, ExtractReport, extract};
 use crate::conf::{self, AutoConfEdit};
@@ -95,7 +95,19 @@ pub fn write_recovery_settings(
 
 /// Plans, then restores if the plan is reachable (or `force`).
 pub fn restore(req: &RestoreRequest) -> Result<RestoreReport, Error> {
-    let plan = plan(&req.plan)?;
+    restore_with_progress(req, &|_, _| {})
+}
+
+/// [`restore`], calling `progress(done, total)` as the plan's WAL scan enters
+/// each segment file (see [`plan_with_progress`]).
+///
+/// # Errors
+/// As [`restore`].
+pub fn restore_with_progress(
+    req: &RestoreRequest,
+    progress: &dyn Fn(u64, u64),
+) -> Result<RestoreReport, Error> {
+    let plan = plan_with_progress(&req.plan, progress)?;
     let mut report = RestoreReport {
         plan,
         restored: false,

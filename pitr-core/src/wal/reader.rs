@@ -426,6 +426,14 @@ impl WalReader {
         &self.files
     }
 
+    /// The index in [`files`](Self::files) of the segment file being read
+    /// (`None` before the first segment is opened and after the end): with a
+    /// source of one file per segment, `index + 1` of `files().len()` is how
+    /// far a scan has come.
+    pub fn current_file(&self) -> Option<usize> {
+        self.cur_file()
+    }
+
     /// Records returned so far.
     pub fn records_read(&self) -> u64 {
         self.records
