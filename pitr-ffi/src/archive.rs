@@ -5,7 +5,8 @@
 
 use crate::error::{FfiError, guard, guard_value, pitr_status};
 use crate::ffi::{
-    OutPtr, arg_array, arg_handle, arg_out, arg_str, free_handle, handle_out, opt_handle, string_out, to_json,
+    OutPtr, arg_handle, arg_out, arg_str, arg_str_array, free_handle, handle_out, opt_handle, string_out,
+    to_json,
 };
 use crate::lsn::seg_size;
 use pitr_core::archive::cleanup;
@@ -311,18 +312,13 @@ pub unsafe extern "C" fn pitr_archive_cleanup(
         let (a, keep, out_json) = unsafe {
             (
                 arg_handle(a, "a")?,
-                arg_array(keep_backups, n_keep, "keep_backups")?,
+                arg_str_array(keep_backups, n_keep, "keep_backups")?,
                 arg_out(out_json, "out_json")?,
             )
         };
         // SAFETY: documented contract (optional).
         let out_count = unsafe { OutPtr::new(out_count) };
-        let mut paths: Vec<PathBuf> = Vec::with_capacity(keep.len());
-        for (i, p) in keep.iter().enumerate() {
-            // SAFETY: documented contract (each element NUL-terminated).
-            let p = unsafe { arg_str(*p, &format!("keep_backups[{i}]"))? };
-            paths.push(PathBuf::from(p));
-        }
+        let paths: Vec<PathBuf> = keep.into_iter().map(PathBuf::from).collect();
         let report = cleanup::run(&a.inner, &paths, remove)?;
         if !report.errors.is_empty() {
             return Err(FfiError::new(

@@ -72,6 +72,26 @@ pub(crate) unsafe fn arg_array<'a, T>(p: *const T, n: usize, name: &str) -> Resu
     Ok(unsafe { std::slice::from_raw_parts(p, n) })
 }
 
+/// An array argument of `n` NUL-terminated strings (see [`arg_array`]); an
+/// error names the element (`name[i]`).
+///
+/// # Safety
+/// `p` must be NULL or point to `n` pointers, each NULL or a NUL-terminated
+/// string, all valid and unchanged for `'a`.
+pub(crate) unsafe fn arg_str_array<'a>(
+    p: *const *const c_char,
+    n: usize,
+    name: &str,
+) -> Result<Vec<&'a str>, FfiError> {
+    // SAFETY: forwarded.
+    let ptrs = unsafe { arg_array(p, n, name)? };
+    ptrs.iter()
+        .enumerate()
+        // SAFETY: forwarded (each element NUL-terminated).
+        .map(|(i, s)| unsafe { arg_str(*s, &format!("{name}[{i}]")) })
+        .collect()
+}
+
 /// A handle argument, checked for NULL.
 ///
 /// # Safety

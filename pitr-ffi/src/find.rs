@@ -4,9 +4,8 @@
 //! relation (`pitr_find`).
 
 use crate::error::{FfiError, guard, pitr_status};
-use crate::ffi::{OutPtr, arg_array, arg_handle, arg_out, arg_str, opt_str, string_out, to_json};
-use crate::target::pitr_timeline_target;
-use pitr_core::plan::target::TimelineTarget;
+use crate::ffi::{OutPtr, arg_array, arg_handle, arg_out, arg_str_array, opt_str, string_out, to_json};
+use crate::target::{pitr_timeline_target, time_zone, timeline_from_options};
 use pitr_core::plan::{FindInput, FindRequest, KindFilter, find};
 use std::ffi::c_char;
 use std::path::PathBuf;
@@ -147,7 +146,7 @@ unsafe fn request(o: *const pitr_find_options) -> Result<FindRequest, FfiError> 
         (
             opt_str(o.archive, "options->archive")?,
             opt_str(o.backup, "options->backup")?,
-            arg_array(o.wal_paths, o.n_wal_paths, "options->wal_paths")?,
+            arg_str_array(o.wal_paths, o.n_wal_paths, "options->wal_paths")?,
             opt_str(o.from, "options->from")?,
             opt_str(o.to, "options->to")?,
             arg_array(o.relfilenodes, o.n_relfilenodes, "options->relfilenodes")?,
@@ -156,11 +155,7 @@ unsafe fn request(o: *const pitr_find_options) -> Result<FindRequest, FfiError> 
             opt_str(o.timezone, "options->timezone")?,
         )
     };
-    let mut wal_paths = Vec::with_capacity(paths.len());
-    for (i, p) in paths.iter().enumerate() {
-        // SAFETY: forwarded (each element NUL-terminated).
-        wal_paths.push(PathBuf::from(unsafe { arg_str(*p, &format!("options->wal_paths[{i}]"))? }));
-    }
+    let wal_paths: Vec<PathBuf> = paths.into_iter().map(PathBuf::from).collect();
     let input = match (archive, wal_paths.is_empty()) {
         (Some(a), true) => FindInput::Archive { archive: a.into(), backup: backup.map(PathBuf::from) },
         (None, false) if backup.is_none() => FindInput::Paths(wal_paths),
@@ -177,17 +172,7 @@ unsafe fn request(o: *const pitr_find_options) -> Result<FindRequest, FfiError> 
             return Err(FfiError::invalid_argument("give options->archive or options->wal_paths, not both"));
         }
     };
-    let timeline = match (o.timeline_kind, o.timeline) {
-        (k, 0) if k == pitr_timeline_target::Current as u32 => TimelineTarget::Current,
-        (k, 0) if k == pitr_timeline_target::Latest as u32 => TimelineTarget::Latest,
-        (k, n) if k == pitr_timeline_target::Numbered as u32 && n >= 1 => TimelineTarget::Numbered(n),
-        (k, n) => {
-            return Err(FfiError::invalid_argument(format!(
-                "options->timeline_kind {k} with options->timeline {n}: give \
-                 PITR_TIMELINE_TARGET_CURRENT or _LATEST with 0, or _NUMBERED with a timeline >= 1"
-            )));
-        }
-    };
+    let timeline = timeline_from_options(o.timeline_kind, o.timeline)?;
     let kinds = match o.kinds {
         k if k == pitr_find_kinds::All as u32 => KindFilter::All,
         k if k == pitr_find_kinds::CommitsOnly as u32 => KindFilter::CommitsOnly,
@@ -203,9 +188,7 @@ unsafe fn request(o: *const pitr_find_options) -> Result<FindRequest, FfiError> 
         return Err(FfiError::invalid_argument("options->dsn goes with options->table only"));
     }
     if let Some(tz) = timezone {
-        jiff::tz::TimeZone::get(tz).map_err(|e| {
-            FfiError::invalid_argument(format!("options->timezone {tz:?} is not a time zone name: {e}"))
-        })?;
+        time_zone(tz, "options->timezone")?;
     }
     let mut req = FindRequest::new(input);
     req.from = from.map(str::to_string);

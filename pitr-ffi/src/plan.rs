@@ -6,16 +6,15 @@
 
 use crate::error::{FfiError, guard, guard_value, pitr_status};
 use crate::ffi::{
-    arg_array, arg_handle, arg_out, arg_str, free_handle, handle_out, opt_handle, opt_str, string_out,
-    to_cstring, to_json,
+    arg_array, arg_handle, arg_out, arg_str, arg_str_array, free_handle, handle_out, opt_handle, opt_str,
+    string_out, to_cstring, to_json,
 };
 use crate::lsn::pitr_lsn;
-use crate::target::{pitr_target_action, pitr_timeline_target};
+use crate::target::{pitr_target_action, pitr_timeline_target, time_zone, timeline_from_options};
 use pitr_core::error::Severity;
 use pitr_core::plan::replay::StopKind;
 use pitr_core::plan::{
-    Plan, PlanRequest, RestoreRequest, TargetAction, TargetSpec, TimelineTarget, plan, restore,
-    write_recovery_settings,
+    Plan, PlanRequest, RestoreRequest, TargetAction, TargetSpec, plan, restore, write_recovery_settings,
 };
 use std::collections::BTreeMap;
 use std::ffi::{CString, c_char};
@@ -211,17 +210,7 @@ unsafe fn request(o: *const pitr_plan_options) -> Result<PlanRequest, FfiError> 
         pitr_target_kind::Lsn => TargetSpec::Lsn(need_text()?),
         pitr_target_kind::Name => TargetSpec::Name(need_text()?),
     };
-    let timeline = match (o.timeline_kind, o.timeline) {
-        (k, 0) if k == pitr_timeline_target::Current as u32 => TimelineTarget::Current,
-        (k, 0) if k == pitr_timeline_target::Latest as u32 => TimelineTarget::Latest,
-        (k, n) if k == pitr_timeline_target::Numbered as u32 && n >= 1 => TimelineTarget::Numbered(n),
-        (k, n) => {
-            return Err(FfiError::invalid_argument(format!(
-                "options->timeline_kind {k} with options->timeline {n}: give \
-                 PITR_TIMELINE_TARGET_CURRENT or _LATEST with 0, or _NUMBERED with a timeline >= 1"
-            )));
-        }
-    };
+    let timeline = timeline_from_options(o.timeline_kind, o.timeline)?;
     let action = match o.action {
         a if a == pitr_target_action::Pause as u32 => TargetAction::Pause,
         a if a == pitr_target_action::Promote as u32 => TargetAction::Promote,
@@ -233,9 +222,7 @@ unsafe fn request(o: *const pitr_plan_options) -> Result<PlanRequest, FfiError> 
         }
     };
     if let Some(tz) = timezone {
-        jiff::tz::TimeZone::get(tz).map_err(|e| {
-            FfiError::invalid_argument(format!("options->timezone {tz:?} is not a time zone name: {e}"))
-        })?;
+        time_zone(tz, "options->timezone")?;
     }
     let mut req = PlanRequest::new(backup, archive);
     req.target = target;
@@ -1100,11 +1087,9 @@ pub(crate) unsafe fn tablespace_map(
 ) -> Result<BTreeMap<u32, PathBuf>, FfiError> {
     // SAFETY: forwarded.
     let (oids, dirs) =
-        unsafe { (arg_array(oids, n, "tablespace_oids")?, arg_array(dirs, n, "tablespace_dirs")?) };
+        unsafe { (arg_array(oids, n, "tablespace_oids")?, arg_str_array(dirs, n, "tablespace_dirs")?) };
     let mut map = BTreeMap::new();
-    for (i, (oid, dir)) in oids.iter().zip(dirs).enumerate() {
-        // SAFETY: forwarded (each element NUL-terminated).
-        let dir = unsafe { arg_str(*dir, &format!("tablespace_dirs[{i}]"))? };
+    for (oid, dir) in oids.iter().zip(dirs) {
         if map.insert(*oid, PathBuf::from(dir)).is_some() {
             return Err(FfiError::invalid_argument(format!("tablespace {oid} is given twice")));
         }
@@ -1145,18 +1130,12 @@ pub unsafe extern "C" fn pitr_write_recovery_settings(
             (
                 arg_str(pgdata, "pgdata")?,
                 arg_str(signal, "signal")?,
-                arg_array(names, n, "names")?,
-                arg_array(values, n, "values")?,
+                arg_str_array(names, n, "names")?,
+                arg_str_array(values, n, "values")?,
             )
         };
-        let mut settings = BTreeMap::new();
-        for (i, (name, value)) in names.iter().zip(values).enumerate() {
-            // SAFETY: documented contract (each element NUL-terminated).
-            let (name, value) = unsafe {
-                (arg_str(*name, &format!("names[{i}]"))?, arg_str(*value, &format!("values[{i}]"))?)
-            };
-            settings.insert(name.to_string(), value.to_string());
-        }
+        let settings: BTreeMap<String, String> =
+            names.into_iter().zip(values).map(|(k, v)| (k.to_string(), v.to_string())).collect();
         write_recovery_settings(Path::new(pgdata), &settings, signal)?;
         Ok(())
     })
@@ -1165,6 +1144,7 @@ pub unsafe extern "C" fn pitr_write_recovery_settings(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pitr_core::plan::TimelineTarget;
 
     fn options() -> pitr_plan_options {
         let mut o = std::mem::MaybeUninit::<pitr_plan_options>::uninit();

@@ -40,6 +40,27 @@ pub enum pitr_target_action {
     Shutdown = 3,
 }
 
+/// `recovery_target_timeline` from an options struct's pair of fields
+/// (`options->timeline_kind`, `options->timeline`).
+pub(crate) fn timeline_from_options(kind: u32, n: u32) -> Result<TimelineTarget, FfiError> {
+    match (kind, n) {
+        (k, 0) if k == pitr_timeline_target::Current as u32 => Ok(TimelineTarget::Current),
+        (k, 0) if k == pitr_timeline_target::Latest as u32 => Ok(TimelineTarget::Latest),
+        (k, n) if k == pitr_timeline_target::Numbered as u32 && n >= 1 => Ok(TimelineTarget::Numbered(n)),
+        (k, n) => Err(FfiError::invalid_argument(format!(
+            "options->timeline_kind {k} with options->timeline {n}: give \
+             PITR_TIMELINE_TARGET_CURRENT or _LATEST with 0, or _NUMBERED with a timeline >= 1"
+        ))),
+    }
+}
+
+/// A time zone by its tz database name; an unknown one is an invalid
+/// argument naming `what` (the argument or field).
+pub(crate) fn time_zone(name: &str, what: &str) -> Result<jiff::tz::TimeZone, FfiError> {
+    jiff::tz::TimeZone::get(name)
+        .map_err(|e| FfiError::invalid_argument(format!("{what} {name:?} is not a time zone name: {e}")))
+}
+
 /// Parses a `recovery_target_time` the way the server does at startup
 /// (`timestamptz_in` with its `TimeZone` and `DateStyle`) and writes it
 /// normalised as pitr writes it into a configuration file: UTC with an
@@ -88,9 +109,7 @@ pub unsafe extern "C" fn pitr_target_time_parse(
         let (out_micros, out_had_zone) = unsafe { (OutPtr::new(out_unix_micros), OutPtr::new(out_had_zone)) };
         let zone = match timezone {
             None => jiff::tz::TimeZone::UTC,
-            Some(name) => jiff::tz::TimeZone::get(name).map_err(|e| {
-                FfiError::invalid_argument(format!("TimeZone {name:?} is not a time zone name: {e}"))
-            })?,
+            Some(name) => time_zone(name, "TimeZone")?,
         };
         let order = datestyle.map_or(DateOrder::Mdy, DateOrder::from_datestyle);
         let parsed = target::parse_target_time(text, &zone, order)?;
