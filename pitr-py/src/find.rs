@@ -6,8 +6,8 @@ use crate::convert::to_python_json;
 use crate::errors::{ErrorClass, ErrorDetails, PitrResultExt, new_error};
 use crate::lsn::PyLsn;
 use crate::plan::PyPlanProblem;
+use crate::target::{time_zone, timeline_arg};
 use pitr_core::plan::find::{FindReport, FoundXact};
-use pitr_core::plan::target::TimelineTarget;
 use pitr_core::plan::{FindInput, FindRequest, KindFilter, find as core_find};
 use pitr_core::wal::decode::XactKind;
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -255,22 +255,7 @@ pub(crate) fn find(
         })?;
         Ok(Some(pitr_core::plan::target::format_target_time(t)))
     };
-    let timeline = match timeline {
-        None => TimelineTarget::Latest,
-        Some(t) if t.is_instance_of::<PyString>() => TimelineTarget::parse(&t.extract::<String>()?).py()?,
-        Some(t) => match t.cast::<crate::target::PyTimelineTarget>() {
-            Ok(tt) => tt.get().0,
-            Err(_) => match t.extract::<u32>() {
-                Ok(0) => return Err(PyValueError::new_err("timeline 0 does not exist")),
-                Ok(n) => TimelineTarget::Numbered(n),
-                Err(_) => {
-                    return Err(PyTypeError::new_err(
-                        "timeline must be a TimelineTarget, 'current', 'latest' or an int",
-                    ));
-                }
-            },
-        },
-    };
+    let timeline = timeline_arg(timeline)?;
     let kinds = match kinds {
         "all" => KindFilter::All,
         "commits" => KindFilter::CommitsOnly,
@@ -287,8 +272,7 @@ pub(crate) fn find(
         return Err(invalid("dsn goes with table only"));
     }
     if let Some(tz) = &timezone {
-        jiff::tz::TimeZone::get(tz)
-            .map_err(|e| PyValueError::new_err(format!("timezone {tz:?} is not a time zone name: {e}")))?;
+        time_zone(tz, "timezone")?;
     }
     let mut req = FindRequest::new(input);
     req.from = bound(start)?;

@@ -5,14 +5,13 @@ use crate::convert::to_python_json;
 use crate::errors::{ErrorClass, ErrorDetails, PitrResultExt, new_error};
 use crate::live::PySeverity;
 use crate::lsn::{PyLsn, lsn_from_py};
-use crate::target::{PyTargetAction, PyTimelineTarget};
+use crate::target::{PyTargetAction, time_zone, timeline_arg};
 use pitr_core::error::Severity as CoreSeverity;
 use pitr_core::plan::replay::StopKind;
 use pitr_core::plan::target::format_target_time;
 use pitr_core::plan::{
     Plan, PlanRequest, Problem, RecoveryTarget, RestoreRequest, Stop, TargetAction, TargetSpec,
-    TimelineTarget, plan as core_plan, restore as core_restore,
-    write_recovery_settings as core_write_settings,
+    plan as core_plan, restore as core_restore, write_recovery_settings as core_write_settings,
 };
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -450,20 +449,7 @@ fn request(
             }
         }
     };
-    let timeline = match timeline {
-        None => TimelineTarget::Latest,
-        Some(t) if t.cast::<PyTimelineTarget>().is_ok() => t.cast::<PyTimelineTarget>()?.get().0,
-        Some(t) if t.is_instance_of::<PyString>() => TimelineTarget::parse(&t.extract::<String>()?).py()?,
-        Some(t) => match t.extract::<u32>() {
-            Ok(0) => return Err(pyo3::exceptions::PyValueError::new_err("timeline 0 does not exist")),
-            Ok(n) => TimelineTarget::Numbered(n),
-            Err(_) => {
-                return Err(PyTypeError::new_err(
-                    "timeline must be a TimelineTarget, 'current', 'latest' or an int",
-                ));
-            }
-        },
-    };
+    let timeline = timeline_arg(timeline)?;
     let action = match action {
         None => TargetAction::Pause,
         Some(a) if a.cast::<PyTargetAction>().is_ok() => {
@@ -473,9 +459,7 @@ fn request(
         Some(_) => return Err(PyTypeError::new_err("action must be a TargetAction or a str")),
     };
     if let Some(tz) = &timezone {
-        jiff::tz::TimeZone::get(tz).map_err(|e| {
-            pyo3::exceptions::PyValueError::new_err(format!("timezone {tz:?} is not a time zone name: {e}"))
-        })?;
+        time_zone(tz, "timezone")?;
     }
     let mut req = PlanRequest::new(backup, archive);
     req.target = spec;

@@ -7,6 +7,32 @@ use pitr_core::plan::target::{self, DateOrder, TargetAction, TimelineTarget};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
+/// A `timeline=` keyword argument: `None` (`latest`), a `TimelineTarget`,
+/// `'current'`/`'latest'`/a number as text, or an int (>= 1).
+pub(crate) fn timeline_arg(t: Option<&Bound<'_, PyAny>>) -> PyResult<TimelineTarget> {
+    let Some(t) = t else { return Ok(TimelineTarget::Latest) };
+    if let Ok(tt) = t.cast::<PyTimelineTarget>() {
+        return Ok(tt.get().0);
+    }
+    if t.is_instance_of::<pyo3::types::PyString>() {
+        return TimelineTarget::parse(&t.extract::<String>()?).py();
+    }
+    match t.extract::<u32>() {
+        Ok(0) => Err(PyValueError::new_err("timeline 0 does not exist")),
+        Ok(n) => Ok(TimelineTarget::Numbered(n)),
+        Err(_) => Err(pyo3::exceptions::PyTypeError::new_err(
+            "timeline must be a TimelineTarget, 'current', 'latest' or an int",
+        )),
+    }
+}
+
+/// A time zone by its tz database name; `ValueError` naming `what` (the
+/// argument) for an unknown one.
+pub(crate) fn time_zone(name: &str, what: &str) -> PyResult<jiff::tz::TimeZone> {
+    jiff::tz::TimeZone::get(name)
+        .map_err(|e| PyValueError::new_err(format!("{what} {name:?} is not a time zone name: {e}")))
+}
+
 /// Parses a `recovery_target_time` the way the server does at startup
 /// (`timestamptz_in` with its `TimeZone` and `DateStyle`) and returns the
 /// instant as an aware `datetime` in UTC. A text without a zone is read in
@@ -17,8 +43,7 @@ use pyo3::prelude::*;
 #[pyfunction]
 #[pyo3(signature = (text, timezone = "UTC", datestyle = "ISO, MDY"))]
 pub(crate) fn parse_target_time(text: &str, timezone: &str, datestyle: &str) -> PyResult<jiff::Timestamp> {
-    let zone = jiff::tz::TimeZone::get(timezone)
-        .map_err(|e| PyValueError::new_err(format!("TimeZone {timezone:?} is not a time zone name: {e}")))?;
+    let zone = time_zone(timezone, "TimeZone")?;
     Ok(target::parse_target_time(text, &zone, DateOrder::from_datestyle(datestyle)).py()?.time)
 }
 
