@@ -41,6 +41,16 @@ impl Output {
         b
     }
 
+    /// Runs a WAL scan of the core's `*_with_progress` functions with a bar of
+    /// the WAL files read (see [`progress_bar`](Self::progress_bar)), cleared
+    /// when it returns.
+    pub fn wal_scan<T>(&self, scan: impl FnOnce(&dyn Fn(u64, u64)) -> T) -> T {
+        let bar = self.progress_bar("{bar:40} {pos}/{len} WAL files {elapsed} (eta {eta})");
+        let result = scan(&Self::tick(&bar));
+        bar.finish_and_clear();
+        result
+    }
+
     /// A progress callback `(done, total)` for the core's `*_with_progress`
     /// functions, moving `bar`.
     pub fn tick(bar: &indicatif::ProgressBar) -> impl Fn(u64, u64) + '_ {

@@ -13,10 +13,14 @@ use pitr_core::plan::{
 use pitr_testkit::{BackupKind, Cluster, majors_under_test};
 use std::cell::RefCell;
 
-fn recorder() -> (RefCell<Vec<(u64, u64)>>, impl Fn(&RefCell<Vec<(u64, u64)>>, u64, u64)) {
-    (RefCell::new(Vec::new()), |calls: &RefCell<Vec<(u64, u64)>>, done, total| {
-        calls.borrow_mut().push((done, total))
-    })
+/// The `(done, total)` calls of a progress callback.
+#[derive(Default)]
+struct Calls(RefCell<Vec<(u64, u64)>>);
+
+impl Calls {
+    fn push(&self, done: u64, total: u64) {
+        self.0.borrow_mut().push((done, total));
+    }
 }
 
 /// `calls` count 1, 2, ... with one total, and end at `last`.
@@ -50,9 +54,9 @@ fn plan_find_and_restore_report_each_segment_file() {
 
     // End of WAL: every file of the path is read, the last call is the total.
     let req = PlanRequest::new(&b.dir, c.archive_dir());
-    let (calls, rec) = recorder();
-    let with = plan_with_progress(&req, &|d, t| rec(&calls, d, t)).unwrap();
-    let calls = calls.into_inner();
+    let calls = Calls::default();
+    let with = plan_with_progress(&req, &|d, t| calls.push(d, t)).unwrap();
+    let calls = calls.0.into_inner();
     let total = calls[0].1;
     assert!(total >= 5, "{calls:?}");
     assert_counts(&calls, total);
@@ -64,9 +68,9 @@ fn plan_find_and_restore_report_each_segment_file() {
     // A target in the middle: the scan stops counting where it stops.
     let mut mid = PlanRequest::new(&b.dir, c.archive_dir());
     mid.target = TargetSpec::Lsn(middle.clone());
-    let (calls, rec) = recorder();
-    let p = plan_with_progress(&mid, &|d, t| rec(&calls, d, t)).unwrap();
-    let calls = calls.into_inner();
+    let calls = Calls::default();
+    let p = plan_with_progress(&mid, &|d, t| calls.push(d, t)).unwrap();
+    let calls = calls.0.into_inner();
     assert!(p.reachable, "{p:#?}");
     let stopped_at = calls.last().unwrap().0;
     assert!(stopped_at < total, "target {middle}, {calls:?}");
@@ -78,9 +82,9 @@ fn plan_find_and_restore_report_each_segment_file() {
         archive: c.archive_dir().to_path_buf(),
         backup: Some(b.dir.clone()),
     });
-    let (calls, rec) = recorder();
-    let found = find_with_progress(&freq, &|d, t| rec(&calls, d, t)).unwrap();
-    let calls = calls.into_inner();
+    let calls = Calls::default();
+    let found = find_with_progress(&freq, &|d, t| calls.push(d, t)).unwrap();
+    let calls = calls.0.into_inner();
     assert_counts(&calls, calls[0].1);
     assert!(calls[0].1 >= total, "{calls:?}");
     assert_eq!(serde_json::to_value(&found).unwrap(), serde_json::to_value(find(&freq).unwrap()).unwrap());
@@ -89,9 +93,9 @@ fn plan_find_and_restore_report_each_segment_file() {
     let pgdata = c.scratch_dir("progress-restore");
     let rreq =
         RestoreRequest { plan: mid, pgdata: pgdata.clone(), force: false, tablespaces: Default::default() };
-    let (calls, rec) = recorder();
-    let report = restore_with_progress(&rreq, &|d, t| rec(&calls, d, t)).unwrap();
+    let calls = Calls::default();
+    let report = restore_with_progress(&rreq, &|d, t| calls.push(d, t)).unwrap();
     assert!(report.restored, "{report:#?}");
-    assert_counts(&calls.into_inner(), stopped_at);
+    assert_counts(&calls.0.into_inner(), stopped_at);
     assert!(pgdata.join("recovery.signal").is_file());
 }

@@ -102,10 +102,7 @@ fn request(a: &Args) -> Result<FindRequest, CliError> {
 
 pub fn run(args: &Args, out: &Output) -> CmdResult {
     let req = request(args)?;
-    let bar = out.progress_bar("{bar:40} {pos}/{len} WAL files {elapsed} (eta {eta})");
-    let r = find_with_progress(&req, &Output::tick(&bar));
-    bar.finish_and_clear();
-    let r = r?;
+    let r = out.wal_scan(|progress| find_with_progress(&req, progress))?;
     if out.json {
         out.print_json(&r)?;
     } else {

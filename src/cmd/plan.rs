@@ -122,10 +122,7 @@ pub struct Args {
 
 pub fn run(args: &Args, out: &Output) -> CmdResult {
     let req = args.target.request()?;
-    let bar = out.progress_bar("{bar:40} {pos}/{len} WAL files {elapsed} (eta {eta})");
-    let p = plan_with_progress(&req, &Output::tick(&bar));
-    bar.finish_and_clear();
-    let p = p?;
+    let p = out.wal_scan(|progress| plan_with_progress(&req, progress))?;
     if out.json {
         out.print_json(&p)?;
     } else {

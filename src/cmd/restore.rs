@@ -40,10 +40,7 @@ pub fn run(args: &Args, out: &Output) -> CmdResult {
         force: args.force,
         tablespaces,
     };
-    let bar = out.progress_bar("{bar:40} {pos}/{len} WAL files {elapsed} (eta {eta})");
-    let report = restore_with_progress(&req, &Output::tick(&bar));
-    bar.finish_and_clear();
-    let report = report?;
+    let report = out.wal_scan(|progress| restore_with_progress(&req, progress))?;
     if out.json {
         out.print_json(&report)?;
     } else {

@@ -2,11 +2,11 @@
 //! check PostgreSQL's reader makes, telling a clean end of WAL from damage.
 //!
 //! Design for speed and bounded memory:
-//! * a regular, uncompressed segment is memory-mapped one window of
+//! * segment files are read in chunks of 1 MiB into one reused buffer (never
+//!   a whole segment into memory); with [`ReadMethod::Map`] (opt-in), a
+//!   regular, uncompressed segment is instead memory-mapped one window of
 //!   [`WINDOW`](super::mapped::WINDOW) bytes at a time (no copy of the bytes;
-//!   see [`ReadMethod`] for the invariant this relies on); other files (or
-//!   every file with [`ReadMethod::Read`]) are read in chunks of 1 MiB into one
-//!   reused buffer (never a whole segment into memory);
+//!   see [`ReadMethod`] for the invariant this relies on);
 //! * page and record headers are parsed in place;
 //! * a record lying within one page is returned as a view of that buffer
 //!   (zero-copy); a record crossing pages is checked fragment by fragment (CRC
@@ -113,8 +113,8 @@ pub struct ReaderOptions {
     /// The data page size (`BLCKSZ`) when known, for the full-page image checks
     /// that depend on it.
     pub block_size: Option<u32>,
-    /// How segment bytes are brought into memory (default: memory-mapped
-    /// windows for regular uncompressed files, see [`ReadMethod`]).
+    /// How segment bytes are brought into memory (default: `read(2)` into a
+    /// reused buffer; [`ReadMethod::Map`] maps regular uncompressed files).
     pub read_method: ReadMethod,
 }
 
@@ -426,14 +426,6 @@ impl WalReader {
         &self.files
     }
 
-    /// The index in [`files`](Self::files) of the segment file being read
-    /// (`None` before the first segment is opened and after the end): with a
-    /// source of one file per segment, `index + 1` of `files().len()` is how
-    /// far a scan has come.
-    pub fn current_file(&self) -> Option<usize> {
-        self.cur_file()
-    }
-
     /// Records returned so far.
     pub fn records_read(&self) -> u64 {
         self.records
@@ -548,7 +540,11 @@ impl WalReader {
         SegmentName::new(self.guess_timeline(segno), segno, self.info.seg_size)
     }
 
-    fn cur_file(&self) -> Option<usize> {
+    /// The index in [`files`](Self::files) of the segment file being read
+    /// (`None` before the first segment is opened and after the end): with a
+    /// source of one file per segment, `index + 1` of `files().len()` is how
+    /// far a scan has come.
+    pub fn current_file(&self) -> Option<usize> {
         self.seg.as_ref().map(|s| s.file)
     }
 
@@ -557,7 +553,7 @@ impl WalReader {
     }
 
     fn end_here(&self, reason: EndReason, position: Lsn, incomplete: bool) -> Stop {
-        Stop::End(reason, position, self.cur_file(), incomplete)
+        Stop::End(reason, position, self.current_file(), incomplete)
     }
 
     /// Opens segment `segno` and validates its long header.
@@ -758,7 +754,7 @@ impl WalReader {
         }
         let off = start.segment_offset(seg_size);
         let (bstart, avail) = self.load_page(off)?;
-        let file = self.cur_file();
+        let file = self.current_file();
         if avail < SHORT_HEADER_LEN {
             return Err(Stop::End(EndReason::Truncated, position, file, incomplete));
         }
@@ -864,7 +860,7 @@ impl WalReader {
             let mut lsn = self.next;
             if let Some(end) = self.opts.end {
                 if lsn >= end && !self.positioning {
-                    return Err(Stop::End(EndReason::EndLsn, lsn, self.cur_file(), false));
+                    return Err(Stop::End(EndReason::EndLsn, lsn, self.current_file(), false));
                 }
             }
             let page_start = Lsn(lsn.0 - lsn.0 % page_size);
@@ -883,7 +879,7 @@ impl WalReader {
                         continue 'outer;
                     }
                     return Err(Stop::Err(WalError::ContrecordRequested {
-                        file: self.path_of(self.cur_file()),
+                        file: self.path_of(self.current_file()),
                         lsn: Lsn(page_start.0 + p.hdr_len as u64),
                     }));
                 }
@@ -891,7 +887,7 @@ impl WalReader {
                 lsn = Lsn(page_start.0 + off as u64);
             } else if off < p.hdr_len {
                 return Err(Stop::Err(WalError::InvalidRecord {
-                    file: self.path_of(self.cur_file()),
+                    file: self.path_of(self.current_file()),
                     lsn,
                     reason: format!("invalid record offset at {lsn}"),
                 }));
@@ -899,10 +895,10 @@ impl WalReader {
             self.positioning = false;
             if let Some(end) = self.opts.end {
                 if lsn >= end {
-                    return Err(Stop::End(EndReason::EndLsn, lsn, self.cur_file(), false));
+                    return Err(Stop::End(EndReason::EndLsn, lsn, self.current_file(), false));
                 }
             }
-            let file = self.cur_file();
+            let file = self.current_file();
             let file_idx = file.unwrap_or(0);
             let seg_off = page_start.segment_offset(self.info.seg_size);
             let (bstart, avail) = self.load_page(seg_off)?;
@@ -1007,7 +1003,7 @@ impl WalReader {
                     Err(Stop::End(reason, _, f, _)) => return Err(Stop::End(reason, lsn, f, true)),
                     Err(e) => return Err(e),
                 };
-                let cfile = self.cur_file();
+                let cfile = self.current_file();
                 if cp.info & page::XLP_FIRST_IS_OVERWRITE_CONTRECORD != 0 {
                     // The rest of this record was lost and overwritten: drop
                     // it and restart at this page.
