@@ -1,6 +1,6 @@
 //! Copying a data directory the way a base backup does: the copy step of a
-//! low-level backup (between [`crate::live::backup_start`] and
-//! [`crate::live::backup_stop`]), or a plain backup copied into a new data
+//! low-level backup (between `live::backup_start` and
+//! `live::backup_stop`, feature `live`), or a plain backup copied into a new data
 //! directory before a restore.
 //!
 //! What is left out follows what `pg_basebackup` leaves out: the contents of
@@ -134,7 +134,8 @@ fn walk(src: &Path, dst: &Path, top: bool, stats: &mut CopyStats) -> Result<(), 
                     stats.files += 1;
                     stats.bytes += b;
                 }
-                Err(e) if e.kind() == ErrorKind::NotFound && !to.exists() => {}
+                // A file removed from `src` while copying.
+                Err(e) if e.kind() == ErrorKind::NotFound && !from.exists() => {}
                 Err(e) => return Err(IoError::new(from, e)),
             }
         }
