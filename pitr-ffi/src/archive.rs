@@ -320,16 +320,8 @@ pub unsafe extern "C" fn pitr_archive_cleanup(
         let out_count = unsafe { OutPtr::new(out_count) };
         let paths: Vec<PathBuf> = keep.into_iter().map(PathBuf::from).collect();
         let report = cleanup::run(&a.inner, &paths, remove)?;
-        if !report.errors.is_empty() {
-            return Err(FfiError::new(
-                pitr_status::Io,
-                format!(
-                    "could not remove {} of {} files: {}",
-                    report.errors.len(),
-                    report.plan.remove.len(),
-                    report.errors.join("; ")
-                ),
-            ));
+        if let Some(msg) = report.failure() {
+            return Err(FfiError::new(pitr_status::Io, msg));
         }
         let json = to_json(&report)?;
         if let Some(o) = out_count {

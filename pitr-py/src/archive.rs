@@ -122,13 +122,7 @@ impl PyInventory {
     ) -> PyResult<Bound<'py, PyAny>> {
         let inv = &self.0;
         let report = py.detach(|| cleanup::run(inv, &keep_backups, delete)).py()?;
-        if !report.errors.is_empty() {
-            let msg = format!(
-                "could not remove {} of {} files: {}",
-                report.errors.len(),
-                report.plan.remove.len(),
-                report.errors.join("; ")
-            );
+        if let Some(msg) = report.failure() {
             return Err(new_error(py, ErrorClass::Io, &msg, ErrorDetails::default()));
         }
         to_python_json(py, &report)

@@ -278,7 +278,7 @@ fn get_cmd(a: &GetArgs) -> CmdResult {
 fn cleanup_cmd(a: &CleanupArgs, out: &Output) -> CmdResult {
     let inv = scan(&a.dir, &a.wal_segsize)?;
     let report = cleanup::run(&inv, &a.keep_backup, a.delete)?;
-    let (plan, removed, failed) = (&report.plan, &report.removed, &report.errors);
+    let (plan, removed) = (&report.plan, &report.removed);
     if out.json {
         out.print_json(&report)?;
     } else {
@@ -317,8 +317,8 @@ fn cleanup_cmd(a: &CleanupArgs, out: &Output) -> CmdResult {
             plan.kept_files
         );
     }
-    if !failed.is_empty() {
-        return Err(CliError::new(format!("could not remove: {}", failed.join("; "))));
+    if let Some(msg) = report.failure() {
+        return Err(CliError::new(msg));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -272,6 +272,21 @@ pub struct CleanupReport {
     pub errors: Vec<String>,
 }
 
+impl CleanupReport {
+    /// The failures to remove, in one sentence (`None` when every planned
+    /// file was removed or nothing was deleted).
+    pub fn failure(&self) -> Option<String> {
+        (!self.errors.is_empty()).then(|| {
+            format!(
+                "could not remove {} of {} files: {}",
+                self.errors.len(),
+                self.plan.remove.len(),
+                self.errors.join("; ")
+            )
+        })
+    }
+}
+
 /// Reads the kept backups, plans, and with `delete` removes exactly the
 /// planned files ([`execute`]); failures to remove are collected in
 /// [`CleanupReport::errors`], not returned as an error, so that the caller
@@ -339,6 +354,30 @@ mod tests {
     fn removed(d: &Path, kept_backups: &[KeptBackup]) -> Vec<String> {
         let inv = Inventory::scan(d, &ScanOptions { seg_size: Some(seg1()) }).unwrap();
         plan(&inv, kept_backups).unwrap().remove.into_iter().map(|r| r.file.relative).collect()
+    }
+
+    #[test]
+    fn failure_counts_what_could_not_be_removed() {
+        let d = archive();
+        let inv = Inventory::scan(d.path(), &ScanOptions { seg_size: Some(seg1()) }).unwrap();
+        let plan = plan(&inv, &[kept(1, 0x500028)]).unwrap();
+        let mut report = CleanupReport {
+            archive: d.path().to_path_buf(),
+            deleted: true,
+            plan,
+            removed: Vec::new(),
+            errors: Vec::new(),
+        };
+        assert!(!report.plan.remove.is_empty());
+        assert_eq!(report.failure(), None);
+        report.errors = vec!["a: denied".into(), "b: denied".into()];
+        assert_eq!(
+            report.failure().as_deref(),
+            Some(
+                format!("could not remove 2 of {} files: a: denied; b: denied", report.plan.remove.len())
+                    .as_str()
+            )
+        );
     }
 
     #[test]
