@@ -42,23 +42,29 @@ pg_fx_stop() { # pg_fx_stop DATADIR
   [ -f "$1/postmaster.pid" ] && pg_fx_run pg_ctl -D "$1" -m immediate -w stop >/dev/null 2>&1 || true
 }
 
-# A copy of the base backup set up to recover from the archive to the end of
-# the backup (recovery_target = 'immediate') and then ACTION, archiving into
-# the archive when ARCHIVE_MODE is on.
-pg_fx_restore() { # pg_fx_restore NAME PORT ACTION ARCHIVE_MODE
+# A fresh copy of the base backup in NAME, with the recovery settings read
+# from standard input and recovery.signal, started on PORT.
+pg_fx_recover() { # pg_fx_recover NAME PORT < settings
   local d="$pg_fx_dir/$1"
   pg_fx_stop "$d"
   rm -rf "$d"
   cp -a "$pg_fx_dir/backup" "$d"
-  cat >> "$d/postgresql.auto.conf" <<EOF
+  cat >> "$d/postgresql.auto.conf"
+  touch "$d/recovery.signal"
+  [ ${#pg_fx_as[@]} -eq 0 ] || chown -R postgres: "$d"
+  pg_fx_start "$d" "$2"
+}
+
+# A copy of the base backup set up to recover from the archive to the end of
+# the backup (recovery_target = 'immediate') and then ACTION, archiving into
+# the archive when ARCHIVE_MODE is on.
+pg_fx_restore() { # pg_fx_restore NAME PORT ACTION ARCHIVE_MODE
+  pg_fx_recover "$1" "$2" <<EOF
 restore_command = 'cp $pg_fx_dir/archive/%f %p'
 recovery_target = 'immediate'
 recovery_target_action = '$3'
 archive_mode = '$4'
 EOF
-  touch "$d/recovery.signal"
-  [ ${#pg_fx_as[@]} -eq 0 ] || chown -R postgres: "$d"
-  pg_fx_start "$d" "$2"
 }
 
 pg_fixtures_setup() {
@@ -146,17 +152,13 @@ EOF
   # commit is after the point timeline 2 forked off): where the server
   # stopped, the line it logged, and the files restore_command fetched.
   local x="$pg_fx_dir/at_xid"
-  cp -a "$pg_fx_dir/backup" "$x"
-  cat >> "$x/postgresql.auto.conf" <<EOF
+  pg_fx_recover at_xid 5435 <<EOF
 restore_command = 'cp $pg_fx_dir/archive/%f %p && echo %f >> $pg_fx_dir/at_xid.fetched'
 recovery_target_xid = '$PITR_TEST_XID'
 recovery_target_timeline = 'current'
 recovery_target_action = 'pause'
 archive_mode = 'off'
 EOF
-  touch "$x/recovery.signal"
-  [ ${#pg_fx_as[@]} -eq 0 ] || chown -R postgres: "$x"
-  pg_fx_start "$x" 5435
   pg_fx_wait "the restore to pause after transaction $PITR_TEST_XID" 60 \
     sh -c "[ \"\$(${pg_fx_as[*]} $PG15_BIN/psql -h '$pg_fx_dir' -p 5435 -U postgres -d postgres -XAtc \
       'SELECT pg_get_wal_replay_pause_state()')\" = paused ]"
