@@ -5,12 +5,12 @@ the planner's tests, against a real recovery)."""
 from __future__ import annotations
 
 import datetime
-import threading
 import time
 
 import pytest
 
 import pitr
+from gilcheck import Ticker
 from pitr import FindReport, FoundTransaction, InvalidRequestError, Lsn, PitrIOError
 
 
@@ -96,24 +96,11 @@ def test_find_errors(real, tmp_path):
 
 
 def test_find_releases_the_gil(real):
-    ticks = []
-    stop = threading.Event()
-
-    def ticker() -> None:
-        while not stop.is_set():
-            ticks.append(time.monotonic())
-            time.sleep(0.0005)
-
-    t = threading.Thread(target=ticker)
-    t.start()
-    try:
+    with Ticker() as ticker:
         during = 0
         for _ in range(5):
             start = time.monotonic()
             pitr.find(real.primary.archive_dir, timeline="current", limit=None)
             end = time.monotonic()
-            during += len([x for x in ticks if start < x < end])
-    finally:
-        stop.set()
-        t.join()
+            during += ticker.between(start, end)
     assert during >= 5, f"{during} ticks: the GIL was held"

@@ -9,12 +9,12 @@ import json
 import pickle
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
 
 import pitr
+from gilcheck import Ticker
 from pitr import (
     ArchiveLag,
     ArchiverStats,
@@ -240,27 +240,14 @@ def test_live_calls_release_the_gil(tmp_path):
     )
     try:
         assert server.stdout is not None and server.stdout.readline().strip() == "ready"
-        ticks = []
-        stop = threading.Event()
-
-        def ticker() -> None:
-            while not stop.is_set():
-                ticks.append(time.monotonic())
-                time.sleep(0.001)
-
-        t = threading.Thread(target=ticker)
-        t.start()
-        try:
+        with Ticker(interval=0.001) as ticker:
             start = time.monotonic()
             with pytest.raises(PitrConnectionError):
                 pitr.check(f"host={tmp_path} port=5999 user=postgres", connect_timeout=10)
             end = time.monotonic()
-        finally:
-            stop.set()
-            t.join()
         assert end - start >= 0.4
-        during = [x for x in ticks if start < x < end]
-        assert len(during) >= 50, f"{len(during)} ticks in {end - start:.2f} s: the GIL was held"
+        during = ticker.between(start, end)
+        assert during >= 50, f"{during} ticks in {end - start:.2f} s: the GIL was held"
     finally:
         server.kill()
         server.wait()

@@ -7,12 +7,12 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import threading
 import time
 
 import pytest
 
 import pitr
+from gilcheck import Ticker
 from pgcluster import Cluster, _chown
 from pitr import (
     InvalidRequestError,
@@ -216,17 +216,7 @@ def test_plan_argument_errors(real, tmp_path):
 
 
 def test_plan_releases_the_gil(real):
-    ticks = []
-    stop = threading.Event()
-
-    def ticker() -> None:
-        while not stop.is_set():
-            ticks.append(time.monotonic())
-            time.sleep(0.0005)
-
-    t = threading.Thread(target=ticker)
-    t.start()
-    try:
+    with Ticker() as ticker:
         durations = []
         during = 0
         for _ in range(5):
@@ -234,10 +224,7 @@ def test_plan_releases_the_gil(real):
             pitr.plan(real.backup, real.primary.archive_dir, target_xid=real.xid, timeline="current")
             end = time.monotonic()
             durations.append(end - start)
-            during += len([x for x in ticks if start < x < end])
-    finally:
-        stop.set()
-        t.join()
+            during += ticker.between(start, end)
     # Held for the whole call, the ticker would not run at all.
     assert during >= 5, f"{during} ticks in {sum(durations):.3f} s: the GIL was held"
 
