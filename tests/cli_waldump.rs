@@ -239,3 +239,28 @@ fn truncated_segment_is_a_clean_end() {
     assert_eq!(end["end_lsn"], last_rec["end_lsn"]);
     let _ = Path::new(".");
 }
+
+/// The benchmark's hidden baselines read every byte of the segments: the raw
+/// pass prints their CRC-32C in name order, the memory floor their count.
+#[test]
+fn benchmark_baselines_cover_every_byte() {
+    let s = setup();
+    let dir = copy_segments(&s, "baselines");
+    let mut names = s.segs.clone();
+    names.sort();
+    let bytes: Vec<u8> = names.iter().flat_map(|n| fs::read(dir.join(n)).unwrap()).collect();
+    let d = dir.to_str().unwrap();
+    for method in ["read", "map"] {
+        let o = pitr(&["waldump", "--raw-crc", "--read-method", method, d]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_eq!(
+            stdout(&o).trim(),
+            format!("{} bytes, crc32c {:08X}", bytes.len(), crc32c::crc32c(&bytes))
+        );
+    }
+    let o = pitr(&["waldump", "--memory-floor", d]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.starts_with(&format!("{} bytes in memory: read pass ", bytes.len())), "{out}");
+    assert!(out.contains(" s, crc32c pass ") && out.trim_end().ends_with(" s"), "{out}");
+}

@@ -51,6 +51,11 @@ pub struct Args {
     /// without parsing anything (with the reader's I/O method).
     #[arg(long, hide = true)]
     raw_crc: bool,
+    /// Benchmark mode: load every byte of the files into memory first, then
+    /// time passes over that memory alone (a plain read and a CRC-32C): the
+    /// floor that no reader of these bytes can beat on this core.
+    #[arg(long, hide = true)]
+    memory_floor: bool,
     /// How segment files are read: `read` (read(2) into a buffer, the
     /// default) or `map` (memory-mapped windows; files must not be truncated
     /// while being read), for benchmarks.
@@ -158,6 +163,9 @@ fn run_into(args: &Args, out: &Output, sink: &mut Sink) -> CmdResult {
     };
     if args.raw_crc {
         return raw_crc(&source, read_method);
+    }
+    if args.memory_floor {
+        return memory_floor(&source);
     }
     let printing = per_record.is_none() && !args.quiet;
     let opts = ReaderOptions {
@@ -281,6 +289,56 @@ fn raw_crc(source: &WalSource, method: ReadMethod) -> CmdResult {
         total += n;
     }
     println!("{total} bytes, crc32c {crc:08X}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Passes over the files' bytes held in memory (no file I/O, no page faults:
+/// the buffer is written before it is timed). Prints the median seconds of
+/// five passes of each kind.
+fn memory_floor(source: &WalSource) -> CmdResult {
+    const PASSES: usize = 5;
+    const LIMIT: u64 = 8 << 30;
+    let total: u64 =
+        source.files().iter().filter_map(|f| std::fs::metadata(&f.path).ok()).map(|m| m.len()).sum();
+    if total > LIMIT {
+        return Err(CliError::new(format!(
+            "--memory-floor: {total} bytes do not fit the 8 GiB this mode allows"
+        )));
+    }
+    let mut files: Vec<&pitr_core::wal::SourceFile> = source.files().iter().collect();
+    files.sort_by_key(|f| f.name);
+    let mut buf = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
+    for f in files {
+        let mut r =
+            std::fs::File::open(&f.path).map_err(|e| CliError::new(format!("{}: {e}", f.path.display())))?;
+        std::io::Read::read_to_end(&mut r, &mut buf)
+            .map_err(|e| CliError::new(format!("{}: {e}", f.path.display())))?;
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(0.0)
+    };
+    let time = |f: &dyn Fn() -> u64| {
+        let start = std::time::Instant::now();
+        std::hint::black_box(f());
+        start.elapsed().as_secs_f64()
+    };
+    // Eight independent lanes per 64 bytes: the loads, not the adds, set the pace.
+    let sum = || {
+        let mut acc = [0u64; 8];
+        for chunk in buf.chunks_exact(64) {
+            for (a, w) in acc.iter_mut().zip(chunk.chunks_exact(8)) {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(w);
+                *a = a.wrapping_add(u64::from_le_bytes(b));
+            }
+        }
+        acc.iter().fold(0u64, |x, y| x ^ y)
+    };
+    let crc = || u64::from(crc32c::crc32c(&buf));
+    let read_s = median((0..PASSES).map(|_| time(&sum)).collect());
+    let crc_s = median((0..PASSES).map(|_| time(&crc)).collect());
+    println!("{} bytes in memory: read pass {read_s:.3} s, crc32c pass {crc_s:.3} s", buf.len());
     Ok(ExitCode::SUCCESS)
 }
 
