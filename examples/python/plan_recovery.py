@@ -2,13 +2,15 @@
 will it do? Plans a point-in-time recovery with pitr, touching nothing.
 
     python plan_recovery.py BACKUP ARCHIVE_DIR [--time TEXT | --lsn LSN | --xid XID | --name NAME | --immediate]
-                            [--exclusive] [--timeline current|latest|N] [--timezone TZ] [--json]
+                            [--exclusive] [--timeline current|latest|N] [--timezone TZ] [--json] [--progress]
 
 BACKUP is a base backup (a data directory, pg_basebackup -Ft output, a
 backup_label or a .backup file). Prints whether the target is reachable,
 where PostgreSQL will stop and the line it will log, the WAL files it will
 fetch in order, the recovery settings to write, and every problem with what
-PostgreSQL would say. Exit status: 0 reachable, 1 not reachable, 2 bad input.
+PostgreSQL would say. With --progress, a line on standard error as the
+planner's WAL scan enters each file. Exit status: 0 reachable, 1 not
+reachable, 2 bad input.
 """
 
 from __future__ import annotations
@@ -60,6 +62,11 @@ def describe(p: pitr.RecoveryPlan) -> List[str]:
     return out
 
 
+def show_progress(done: int, total: int) -> None:
+    """The progress callback: the scan is entering WAL file `done` of at most `total`."""
+    print(f"reading WAL file {done} of {total} ({100 * done // total}%)", file=sys.stderr, flush=True)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description="Plan a point-in-time recovery with pitr, touching nothing.")
     ap.add_argument("backup")
@@ -74,6 +81,7 @@ def main() -> int:
     ap.add_argument("--timeline", default="latest", help="current, latest (default) or a number")
     ap.add_argument("--timezone", help="the server's TimeZone for a time without a zone")
     ap.add_argument("--json", action="store_true", help="print the plan as JSON (pitr plan --json)")
+    ap.add_argument("--progress", action="store_true", help="report the WAL scan's progress on standard error")
     args = ap.parse_args()
     timeline: Union[str, int] = int(args.timeline) if args.timeline.isdigit() else args.timeline
     try:
@@ -88,6 +96,7 @@ def main() -> int:
             inclusive=not args.exclusive,
             timeline=timeline,
             timezone=args.timezone,
+            progress=show_progress if args.progress else None,
         )
     except (pitr.PitrError, ValueError) as e:
         print(f"plan_recovery.py: {e}", file=sys.stderr)

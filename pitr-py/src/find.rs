@@ -6,9 +6,10 @@ use crate::convert::to_python_json;
 use crate::errors::{ErrorClass, ErrorDetails, PitrResultExt, new_error};
 use crate::lsn::PyLsn;
 use crate::plan::PyPlanProblem;
+use crate::progress::Progress;
 use crate::target::{time_zone, timeline_arg};
 use pitr_core::plan::find::{FindReport, FoundXact};
-use pitr_core::plan::{FindInput, FindRequest, KindFilter, find as core_find};
+use pitr_core::plan::{FindInput, FindRequest, KindFilter, find_with_progress};
 use pitr_core::wal::decode::XactKind;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -208,11 +209,18 @@ impl PyFindReport {
 /// no limit. Finding nothing is not an exception (`found` is False). Raises
 /// `InvalidRequestError` (bad window bound, table not found, conflicting
 /// arguments), `PitrIOError`, `ParseError`, `ServerError`.
+///
+/// `progress`, a callable, is called as `progress(done, total)` as the scan
+/// enters each WAL file (`done` of the `total` files it reads at most), with
+/// the GIL taken for the call only. The scan cannot be cancelled: when the
+/// callback raises, it is not called again, the scan is completed, and the
+/// first exception it raised is raised instead of returning the report. A
+/// `progress` that is not callable raises `TypeError` before any work.
 #[pyfunction]
 #[pyo3(signature = (
     archive = None, *, backup = None, paths = None, start = None, end = None, timeline = None,
     xid = None, relfilenodes = None, table = None, dsn = None, db = None, kinds = "all",
-    drops_only = false, modified = false, timezone = None, limit = Some(1000)
+    drops_only = false, modified = false, timezone = None, limit = Some(1000), progress = None
 ))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn find(
@@ -233,7 +241,9 @@ pub(crate) fn find(
     modified: bool,
     timezone: Option<String>,
     limit: Option<usize>,
+    progress: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<PyFindReport> {
+    let progress = Progress::new(progress)?;
     let invalid = |m: &str| new_error(py, ErrorClass::InvalidRequest, m, ErrorDetails::default());
     let input = match (archive, paths) {
         (Some(a), None) => FindInput::Archive { archive: a, backup },
@@ -288,5 +298,5 @@ pub(crate) fn find(
     req.modified = modified;
     req.timezone = timezone;
     req.limit = limit;
-    py.detach(|| core_find(&req)).py().map(PyFindReport)
+    progress.detach(py, |on_file| find_with_progress(&req, on_file))?.py().map(PyFindReport)
 }

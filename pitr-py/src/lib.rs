@@ -19,7 +19,9 @@
 //!   `position` where they apply;
 //! * complex results get `to_dict()`, built from the core's serde form
 //!   ([`convert::to_python_json`]) so that it matches the documented JSON;
-//! * long-running calls release the GIL (`py.detach(|| ...)`).
+//! * long-running calls release the GIL (`py.detach(|| ...)`); the WAL scans
+//!   that report progress go through [`progress::Progress`], which takes the
+//!   GIL back only to call the Python callback.
 
 use pyo3::prelude::*;
 
@@ -35,6 +37,7 @@ mod label;
 mod live;
 mod lsn;
 mod plan;
+mod progress;
 mod target;
 mod version;
 mod wal;

@@ -5,13 +5,14 @@ use crate::convert::to_python_json;
 use crate::errors::{ErrorClass, ErrorDetails, PitrResultExt, new_error};
 use crate::live::PySeverity;
 use crate::lsn::{PyLsn, lsn_from_py};
+use crate::progress::Progress;
 use crate::target::{PyTargetAction, time_zone, timeline_arg};
 use pitr_core::error::Severity as CoreSeverity;
 use pitr_core::plan::replay::StopKind;
 use pitr_core::plan::target::format_target_time;
 use pitr_core::plan::{
     Plan, PlanRequest, Problem, RecoveryTarget, RestoreRequest, Stop, TargetAction, TargetSpec,
-    plan as core_plan, restore as core_restore, write_recovery_settings as core_write_settings,
+    plan_with_progress, restore_with_progress, write_recovery_settings as core_write_settings,
 };
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -485,11 +486,19 @@ fn request(
 /// (`reachable`, `problems`; `check()` raises). Raises `ParseError` for a
 /// target the server would reject, `PitrIOError`, `InvalidRequestError`
 /// (not a backup; more than one target). Releases the GIL.
+///
+/// `progress`, a callable, is called as `progress(done, total)` as the WAL
+/// scan enters each segment file: `done` counts 1, 2, ... of the `total`
+/// files the scan reads at most (it stops early at the target). The GIL is
+/// taken for the call only. The scan cannot be cancelled: when the callback
+/// raises, it is not called again, the plan is completed, and the first
+/// exception it raised is raised instead of returning the plan. A
+/// `progress` that is not callable raises `TypeError` before any work.
 #[pyfunction]
 #[pyo3(signature = (
     backup, archive, *, target_time = None, target_xid = None, target_lsn = None, target_name = None,
     target = None, inclusive = true, timeline = None, action = None, timezone = None,
-    restore_command = None
+    restore_command = None, progress = None
 ))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn plan(
@@ -506,7 +515,9 @@ pub(crate) fn plan(
     action: Option<&Bound<'_, PyAny>>,
     timezone: Option<String>,
     restore_command: Option<String>,
+    progress: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<PyRecoveryPlan> {
+    let progress = Progress::new(progress)?;
     let req = request(
         py,
         backup,
@@ -522,7 +533,7 @@ pub(crate) fn plan(
         timezone,
         restore_command,
     )?;
-    py.detach(|| core_plan(&req)).py().map(PyRecoveryPlan)
+    progress.detach(py, |on_file| plan_with_progress(&req, on_file))?.py().map(PyRecoveryPlan)
 }
 
 /// Plans (as `plan`, same arguments), then restores the backup into
@@ -535,11 +546,21 @@ pub(crate) fn plan(
 /// `plan`) when the target is not reachable and `force` is false, nothing
 /// written; `InvalidRequestError` when `pgdata` is not empty or a server
 /// runs there; the errors of `plan`. Releases the GIL.
+///
+/// `progress` is called during the planning scan as for `plan` (not while
+/// copying). The scan cannot be cancelled, and the restore does not stop
+/// either: when the callback raises, it is not called again, the restore
+/// goes on exactly as without a callback (when the plan is reachable or
+/// `force` is true, `pgdata` is restored and its settings written), and then
+/// the first exception the callback raised is raised instead of returning
+/// the report (or raising `UnreachableTargetError`). To be able to stop
+/// before anything is written, call `plan` with `progress` first and
+/// `restore` only after it returned.
 #[pyfunction]
 #[pyo3(signature = (
     backup, archive, pgdata, *, target_time = None, target_xid = None, target_lsn = None,
     target_name = None, target = None, inclusive = true, timeline = None, action = None,
-    timezone = None, restore_command = None, force = false, tablespaces = None
+    timezone = None, restore_command = None, force = false, tablespaces = None, progress = None
 ))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn restore<'py>(
@@ -559,7 +580,9 @@ pub(crate) fn restore<'py>(
     restore_command: Option<String>,
     force: bool,
     tablespaces: Option<BTreeMap<u32, PathBuf>>,
+    progress: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let progress = Progress::new(progress)?;
     let plan_req = request(
         py,
         backup,
@@ -576,7 +599,7 @@ pub(crate) fn restore<'py>(
         restore_command,
     )?;
     let req = RestoreRequest { plan: plan_req, pgdata, force, tablespaces: tablespaces.unwrap_or_default() };
-    let report = py.detach(|| core_restore(&req)).py()?;
+    let report = progress.detach(py, |on_file| restore_with_progress(&req, on_file))?.py()?;
     if !report.restored {
         return Err(unreachable_error(py, &report.plan));
     }

@@ -38,3 +38,11 @@ class Ticker:
     def between(self, start: float, end: float) -> int:
         """The ticks recorded strictly between two `time.monotonic()` readings."""
         return len([x for x in self.ticks if start < x < end])
+
+    def inside(self, start: float, end: float) -> int:
+        """The ticks between two readings taken just before and just after a
+        call, less the two that can slip in around a call holding the GIL
+        throughout: the interpreter hands the GIL to a waiting ticker at the
+        bytecode just before the call and just after it. Above zero, the
+        ticker ran during the call itself."""
+        return max(0, self.between(start, end) - 2)

@@ -96,11 +96,18 @@ def test_find_errors(real, tmp_path):
 
 
 def test_find_releases_the_gil(real):
+    """Without and with a progress callback (a C function, as in
+    test_plan_releases_the_gil: it cannot let the ticker in itself)."""
+    seen: dict = {}
     with Ticker() as ticker:
-        during = 0
-        for _ in range(5):
+        during = {False: 0, True: 0}
+        for i in range(10):
+            with_progress = i % 2 == 1
             start = time.monotonic()
-            pitr.find(real.primary.archive_dir, timeline="current", limit=None)
+            pitr.find(real.primary.archive_dir, timeline="current", limit=None,
+                      progress=seen.__setitem__ if with_progress else None)
             end = time.monotonic()
-            during += ticker.between(start, end)
-    assert during >= 5, f"{during} ticks: the GIL was held"
+            during[with_progress] += ticker.inside(start, end)
+    assert during[False] >= 5, f"{during[False]} ticks: the GIL was held"
+    assert during[True] >= 5, f"{during[True]} ticks with a progress callback: the GIL was held"
+    assert seen and sorted(seen) == list(range(1, len(seen) + 1)), seen

@@ -216,17 +216,26 @@ def test_plan_argument_errors(real, tmp_path):
 
 
 def test_plan_releases_the_gil(real):
+    """Without and with a progress callback. The callback is a C function
+    (dict.__setitem__, called as progress(done, total)): running it cannot
+    hand the GIL to the ticker, so ticks inside the calls with it mean the
+    scan itself ran without the GIL."""
+    seen: dict = {}
     with Ticker() as ticker:
         durations = []
-        during = 0
-        for _ in range(5):
+        during = {False: 0, True: 0}
+        for i in range(10):
+            with_progress = i % 2 == 1
             start = time.monotonic()
-            pitr.plan(real.backup, real.primary.archive_dir, target_xid=real.xid, timeline="current")
+            pitr.plan(real.backup, real.primary.archive_dir, target_xid=real.xid, timeline="current",
+                      progress=seen.__setitem__ if with_progress else None)
             end = time.monotonic()
             durations.append(end - start)
-            during += ticker.between(start, end)
-    # Held for the whole call, the ticker would not run at all.
-    assert during >= 5, f"{during} ticks in {sum(durations):.3f} s: the GIL was held"
+            during[with_progress] += ticker.inside(start, end)
+    # Held for the whole call, the ticker would not run inside it at all.
+    assert during[False] >= 5, f"{during[False]} ticks in {sum(durations):.3f} s: the GIL was held"
+    assert during[True] >= 5, f"{during[True]} ticks with a progress callback: the GIL was held"
+    assert seen and sorted(seen) == list(range(1, len(seen) + 1)), seen
 
 
 def test_write_recovery_settings(real, tmp_path):
@@ -280,6 +289,13 @@ def test_example_plans_a_recovery(real):
     assert f"           LOG:  {p.stop.log_message}" in lines
     assert f"           recovery_target_xid = '{real.xid}'" in lines
     assert [f"           {name}" for name in p.wal_files] == [x for x in lines if x.startswith("           0000")]
+    # --progress: the same plan, and a line on stderr per WAL file the scan enters.
+    watched = run("--xid", str(real.xid), "--timeline", "current", "--progress")
+    assert watched.returncode == 0 and watched.stdout == done.stdout, watched.stderr
+    progress = watched.stderr.splitlines()
+    assert progress and len(progress) == len(p.wal_files), (progress, p.wal_files)
+    total = int(progress[0].split(" of ")[1].split()[0])
+    assert progress == [f"reading WAL file {i} of {total} ({100 * i // total}%)" for i in range(1, len(progress) + 1)]
     done = run("--xid", "4000000", "--timeline", "current")
     assert done.returncode == 1 and "[target_not_reached]" in done.stdout
     done = run("--time", "now")

@@ -2,7 +2,7 @@
 
 import datetime
 import os
-from typing import Any, ClassVar, Iterable, Mapping, Optional, Tuple, Union, final
+from typing import Any, Callable, ClassVar, Iterable, Mapping, Optional, Tuple, Union, final
 
 from ._errors import (
     CorruptWalError as CorruptWalError,
@@ -755,6 +755,11 @@ _TimelineLike = Union["TimelineTarget", str, int]
 _ActionLike = Union["TargetAction", str]
 """A recovery_target_action argument: a TargetAction or 'pause', 'promote', 'shutdown'."""
 
+_Progress = Callable[[int, int], object]
+"""A progress callback of the WAL scans of plan(), find() and restore(): called as
+progress(done, total) as the scan enters each WAL file (done counts 1, 2, ... of at most total).
+If it raises, it is not called again, the call runs to its end and then raises that exception."""
+
 def plan(
     backup: _Path,
     archive: _Path,
@@ -769,6 +774,7 @@ def plan(
     action: Optional[_ActionLike] = None,
     timezone: Optional[str] = None,
     restore_command: Optional[str] = None,
+    progress: Optional[_Progress] = None,
 ) -> RecoveryPlan: ...
 def restore(
     backup: _Path,
@@ -787,6 +793,7 @@ def restore(
     restore_command: Optional[str] = None,
     force: bool = False,
     tablespaces: Optional[Mapping[int, _Path]] = None,
+    progress: Optional[_Progress] = None,
 ) -> dict[str, Any]: ...
 def write_recovery_settings(pgdata: _Path, settings: Mapping[str, str], signal: str = "recovery.signal") -> list[str]: ...
 
@@ -868,6 +875,7 @@ def find(
     modified: bool = False,
     timezone: Optional[str] = None,
     limit: Optional[int] = ...,  # 1000
+    progress: Optional[_Progress] = None,
 ) -> FindReport: ...
 
 # ------------------------------------------------------------ WAL records
