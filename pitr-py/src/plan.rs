@@ -12,7 +12,7 @@ use pitr_core::plan::replay::StopKind;
 use pitr_core::plan::target::format_target_time;
 use pitr_core::plan::{
     Plan, PlanRequest, Problem, RecoveryTarget, RestoreRequest, Stop, TargetAction, TargetSpec,
-    plan_with_progress, restore_with_progress, write_recovery_settings as core_write_settings,
+    plan_with_progress, restore_with_plan, write_recovery_settings as core_write_settings,
 };
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -548,14 +548,9 @@ pub(crate) fn plan(
 /// runs there; the errors of `plan`. Releases the GIL.
 ///
 /// `progress` is called during the planning scan as for `plan` (not while
-/// copying). The scan cannot be cancelled, and the restore does not stop
-/// either: when the callback raises, it is not called again, the restore
-/// goes on exactly as without a callback (when the plan is reachable or
-/// `force` is true, `pgdata` is restored and its settings written), and then
-/// the first exception the callback raised is raised instead of returning
-/// the report (or raising `UnreachableTargetError`). To be able to stop
-/// before anything is written, call `plan` with `progress` first and
-/// `restore` only after it returned.
+/// copying). The scan cannot be cancelled: when the callback raises, it is
+/// not called again and the scan runs to its end; then nothing is written
+/// and the first exception the callback raised is raised.
 #[pyfunction]
 #[pyo3(signature = (
     backup, archive, pgdata, *, target_time = None, target_xid = None, target_lsn = None,
@@ -599,7 +594,10 @@ pub(crate) fn restore<'py>(
         restore_command,
     )?;
     let req = RestoreRequest { plan: plan_req, pgdata, force, tablespaces: tablespaces.unwrap_or_default() };
-    let report = progress.detach(py, |on_file| restore_with_progress(&req, on_file))?.py()?;
+    // Plan first, then restore with that plan: an exception from the callback
+    // during the scan is raised here, before anything is written.
+    let plan = progress.detach(py, |on_file| plan_with_progress(&req.plan, on_file))?.py()?;
+    let report = py.detach(|| restore_with_plan(&req, plan)).py()?;
     if !report.restored {
         return Err(unreachable_error(py, &report.plan));
     }

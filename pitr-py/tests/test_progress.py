@@ -176,31 +176,29 @@ def test_restore_with_progress(real, tmp_path):
 
 
 def test_restore_when_the_callback_raises(real, tmp_path):
-    """The core cannot cancel the planning scan and restore goes on: the
-    exception is raised after pgdata was restored, exactly as without a
-    callback; with an unreachable target nothing is written, and the
-    exception is raised instead of UnreachableTargetError."""
+    """restore plans first and writes afterwards: an exception from the
+    callback during the planning scan (which runs to its end, without further
+    calls) is raised before anything is written, whether or not the target is
+    reachable; the exception is raised instead of UnreachableTargetError."""
     b, a = real.backup, real.primary.archive_dir
-    plain, raised = str(tmp_path / "plain"), str(tmp_path / "raised")
-    full = Recorder()
-    pitr.restore(b, a, plain, target_xid=real.xid, timeline="current", progress=full)
-    assert len(full.calls) >= 2, full.calls  # the backup's segment, then the commit's
-    rec = Recorder(raise_at=1)
-    with pytest.raises(Boom) as e:
-        pitr.restore(b, a, raised, target_xid=real.xid, timeline="current", progress=rec)
-    assert e.value is rec.error and rec.calls == full.calls[:1]
-    assert tree(raised) == tree(plain)
-    with open(os.path.join(raised, "postgresql.auto.conf")) as f:
-        assert f"recovery_target_xid = '{real.xid}'" in f.read()
-    assert os.path.isfile(os.path.join(raised, "recovery.signal"))
-    # Unreachable: nothing written, the callback's exception rather than UnreachableTargetError.
-    unreachable = tmp_path / "unreachable"
-    full = Recorder()
-    with pytest.raises(UnreachableTargetError):
-        pitr.restore(b, a, unreachable, target_xid=4000000, timeline="current", progress=full)
-    assert len(full.calls) >= 2, full.calls
-    rec = Recorder(raise_at=1)
-    with pytest.raises(Boom) as e:
-        pitr.restore(b, a, unreachable, target_xid=4000000, timeline="current", progress=rec)
-    assert e.value is rec.error and rec.calls == full.calls[:1]
-    assert not unreachable.exists()
+    for xid, reachable in [(real.xid, True), (4000000, False)]:
+        full = Recorder()
+        if reachable:
+            pitr.restore(b, a, str(tmp_path / "plain"), target_xid=xid, timeline="current", progress=full)
+            assert os.path.isfile(os.path.join(tmp_path / "plain", "recovery.signal"))
+        else:
+            with pytest.raises(UnreachableTargetError):
+                pitr.restore(b, a, str(tmp_path / "plain2"), target_xid=xid, timeline="current", progress=full)
+        assert len(full.calls) >= 2, full.calls  # the backup's segment, then more
+        for where in ["absent", "empty"]:
+            pgdata = tmp_path / f"raised-{xid}-{where}"
+            if where == "empty":
+                pgdata.mkdir()
+            rec = Recorder(raise_at=1)
+            with pytest.raises(Boom) as e:
+                pitr.restore(b, a, str(pgdata), target_xid=xid, timeline="current", progress=rec)
+            assert e.value is rec.error and rec.calls == full.calls[:1]
+            if where == "absent":
+                assert not pgdata.exists()
+            else:
+                assert list(pgdata.iterdir()) == []

@@ -108,6 +108,18 @@ pub fn restore_with_progress(
     progress: &dyn Fn(u64, u64),
 ) -> Result<RestoreReport, Error> {
     let plan = plan_with_progress(&req.plan, progress)?;
+    restore_with_plan(req, plan)
+}
+
+/// The second half of [`restore`]: restores with `plan`, the plan already
+/// made for `req.plan` (by [`plan`](super::plan) or
+/// [`plan_with_progress`]), if it is reachable (or `force`). For callers that
+/// decide between planning and writing, e.g. a host whose progress callback
+/// asked to stop during the scan: nothing has been written until this call.
+///
+/// # Errors
+/// As [`restore`].
+pub fn restore_with_plan(req: &RestoreRequest, plan: Plan) -> Result<RestoreReport, Error> {
     let mut report = RestoreReport {
         plan,
         restored: false,
