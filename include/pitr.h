@@ -587,8 +587,8 @@ typedef struct pitr_history pitr_history;
 typedef struct pitr_history_set pitr_history_set;
 
 /**
- * A recovery plan (opaque). Made by `pitr_plan`, freed with
- * `pitr_recovery_plan_free`.
+ * A recovery plan (opaque). Made by `pitr_plan` or
+ * `pitr_plan_with_progress`, freed with `pitr_recovery_plan_free`.
  *
  * Immutable: one handle may be read from several threads at once; it must
  * not be freed while another thread uses it.
@@ -752,6 +752,25 @@ typedef struct pitr_find_options {
      */
     size_t limit;
 } pitr_find_options;
+
+/**
+ * A progress callback of the long WAL scans (`pitr_plan_with_progress`,
+ * `pitr_restore_with_progress`, `pitr_find_with_progress`), or NULL for none.
+ * It is called as the scan enters each WAL file: `done` counts the files
+ * entered, 1, 2, 3... in steps of one; `total` is the number of files the
+ * scan reads at most, the same on every call (a scan that ends at its target
+ * may stop counting below it); `user_data` is the pointer given with the
+ * callback, passed through untouched.
+ *
+ * Calls happen on the thread that called the pitr function, synchronously,
+ * while it runs: none after it returns. The callback must return normally
+ * (no `longjmp` or C++ exception through the library) and must not call pitr
+ * functions on the options, handles or out-parameters of the call in
+ * progress. It cannot cancel the scan: the call runs to its end whatever the
+ * callback does. Other pitr functions may be called from it; the running
+ * call sets the thread's last error when it returns.
+ */
+typedef void (*pitr_progress_fn)(uint64_t done, uint64_t total, void *user_data);
 
 /**
  * One line of a history file, as `pitr_history_entry_at` returns it.
@@ -1882,6 +1901,33 @@ pitr_status pitr_find_options_init(struct pitr_find_options *options);
 pitr_status pitr_find(const struct pitr_find_options *options, size_t *out_count, char **out_json);
 
 /**
+ * `pitr_find`, reporting the progress of its WAL scan: `progress(done,
+ * total, user_data)` is called as the scan enters each WAL file
+ * (`pitr_progress_fn`); NULL `progress`: no calls, as `pitr_find`. `total`
+ * is the number of WAL files the scan may read: the segments of the
+ * timeline path from the backup's redo point (or the archive's first
+ * segment) on, to the end of the archive or just past a window that ends at
+ * an LSN; or the WAL files of `wal_paths`. Nothing is called when the
+ * arguments are refused, or when the inputs cannot be read at all.
+ *
+ * The report, `*out_count`, the errors and the last error are those of
+ * `pitr_find` with the same options.
+ *
+ * Thread safety: any thread; blocks while reading (and while asking `dsn`);
+ * `progress` is called on the calling thread only, before this function
+ * returns.
+ *
+ * # Safety
+ * As `pitr_find`; `progress` must be NULL or a function that may be called
+ * with `user_data` during the call.
+ */
+pitr_status pitr_find_with_progress(const struct pitr_find_options *options,
+                                    size_t *out_count,
+                                    char **out_json,
+                                    pitr_progress_fn progress,
+                                    void *user_data);
+
+/**
  * Parses the text of the history file of `timeline` (`TTTTTTTT.history`)
  * exactly like PostgreSQL's `readTimeLineHistory`: comment and blank lines
  * are skipped, each other line is `parent<TAB>X/X<TAB>reason`. `*out`
@@ -2811,6 +2857,33 @@ pitr_status pitr_plan_options_init(struct pitr_plan_options *options);
 pitr_status pitr_plan(const struct pitr_plan_options *options, struct pitr_recovery_plan **out);
 
 /**
+ * `pitr_plan`, reporting the progress of its WAL scan: `progress(done,
+ * total, user_data)` is called as the scan enters each WAL segment file of
+ * the recovery path (`pitr_progress_fn`); NULL `progress`: no calls, as
+ * `pitr_plan`. `total` is the number of segment files recovery could read,
+ * from the backup's redo point to the end of the archived WAL on its path
+ * (or the first missing segment); the scan stops counting at the target (a
+ * restore point name is read on to the end, to check it is not used
+ * twice). Nothing is called when the arguments are refused, or when the
+ * backup or archive cannot be read.
+ *
+ * The plan, the errors and the last error are those of `pitr_plan` with the
+ * same options.
+ *
+ * Thread safety: any thread; blocks while reading (the archive is read in
+ * parallel); `progress` is called on the calling thread only, before this
+ * function returns.
+ *
+ * # Safety
+ * As `pitr_plan`; `progress` must be NULL or a function that may be called
+ * with `user_data` during the call.
+ */
+pitr_status pitr_plan_with_progress(const struct pitr_plan_options *options,
+                                    struct pitr_recovery_plan **out,
+                                    pitr_progress_fn progress,
+                                    void *user_data);
+
+/**
  * Frees a handle. NULL is a no-op.
  *
  * Thread safety: any thread, once no other thread uses the handle.
@@ -3231,6 +3304,33 @@ pitr_status pitr_restore(const struct pitr_plan_options *options,
                          const char *const *tablespace_dirs,
                          size_t n_tablespaces,
                          char **out_json);
+
+/**
+ * `pitr_restore`, reporting the progress of the plan's WAL scan as
+ * `pitr_plan_with_progress` does (`pitr_progress_fn`; NULL `progress`: no
+ * calls, as `pitr_restore`); copying the backup is not reported. The calls
+ * are those of `pitr_plan_with_progress` with the same options, made before
+ * anything is written.
+ *
+ * The report, the errors and the last error are those of `pitr_restore`
+ * with the same arguments.
+ *
+ * Thread safety: any thread; blocks while copying; `progress` is called on
+ * the calling thread only, before this function returns.
+ *
+ * # Safety
+ * As `pitr_restore`; `progress` must be NULL or a function that may be
+ * called with `user_data` during the call.
+ */
+pitr_status pitr_restore_with_progress(const struct pitr_plan_options *options,
+                                       const char *pgdata,
+                                       bool force,
+                                       const uint32_t *tablespace_oids,
+                                       const char *const *tablespace_dirs,
+                                       size_t n_tablespaces,
+                                       char **out_json,
+                                       pitr_progress_fn progress,
+                                       void *user_data);
 
 /**
  * Writes recovery settings into the stopped data directory `pgdata`:

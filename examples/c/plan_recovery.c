@@ -12,7 +12,7 @@
  * number. Prints whether the target is reachable, where PostgreSQL will stop
  * (and the line it will log), the WAL files it will fetch in order, the
  * recovery settings to write, and every problem with what PostgreSQL would
- * say.
+ * say. While it reads the WAL, it shows which file it is at on stderr.
  *
  * Exit status: 0 reachable, 1 not reachable, 2 bad input (the message of
  * pitr's last error on stderr).
@@ -29,6 +29,18 @@
 static int fail(const char *what) {
     fprintf(stderr, "plan_recovery: %s: %s\n", what, pitr_last_error());
     return 2;
+}
+
+/* The progress of the plan's WAL scan: called on this thread, while
+ * pitr_plan_with_progress runs, as the scan enters each WAL file. */
+typedef struct {
+    uint64_t files; /* the files entered so far */
+} scan_progress;
+
+static void show_progress(uint64_t done, uint64_t total, void *user_data) {
+    scan_progress *progress = user_data;
+    progress->files = done;
+    fprintf(stderr, "\rplan_recovery: reading WAL file %" PRIu64 " of at most %" PRIu64, done, total);
 }
 
 static const char *lsn_text(pitr_lsn lsn, char buf[PITR_LSN_BUFSIZE]) {
@@ -87,7 +99,10 @@ int main(int argc, char **argv) {
     }
 
     pitr_recovery_plan *p = NULL;
-    if (pitr_plan(&o, &p) != PITR_STATUS_OK) return fail("plan");
+    scan_progress progress = {0};
+    pitr_status status = pitr_plan_with_progress(&o, &p, show_progress, &progress);
+    if (progress.files > 0) fputc('\n', stderr);
+    if (status != PITR_STATUS_OK) return fail("plan");
 
     char a[PITR_LSN_BUFSIZE], b[PITR_LSN_BUFSIZE];
     bool reachable = pitr_recovery_plan_reachable(p);

@@ -1,13 +1,15 @@
 //! Finding transactions in WAL (`pitr_core::plan::find`): the commits and
 //! aborts of a window, with the exact recovery targets that stop just before
 //! and just after each, or the transaction that dropped or rewrote a
-//! relation (`pitr_find`).
+//! relation (`pitr_find`, and `pitr_find_with_progress` reporting its WAL
+//! scan to a `pitr_progress_fn`).
 
 use crate::error::{FfiError, guard, pitr_status};
 use crate::ffi::{OutPtr, arg_array, arg_handle, arg_out, arg_str_array, opt_str, string_out, to_json};
+use crate::plan::{pitr_progress_fn, progress_closure};
 use crate::target::{pitr_timeline_target, time_zone, timeline_from_options};
-use pitr_core::plan::{FindInput, FindRequest, KindFilter, find};
-use std::ffi::c_char;
+use pitr_core::plan::{FindInput, FindRequest, KindFilter, find_with_progress};
+use std::ffi::{c_char, c_void};
 use std::path::PathBuf;
 use std::ptr;
 
@@ -249,19 +251,65 @@ pub unsafe extern "C" fn pitr_find(
     out_count: *mut usize,
     out_json: *mut *mut c_char,
 ) -> pitr_status {
-    guard(|| {
-        // SAFETY: documented contract.
-        let (req, out_json) = unsafe { (request(options)?, arg_out(out_json, "out_json")?) };
-        // SAFETY: documented contract (optional).
-        let out_count = unsafe { OutPtr::new(out_count) };
-        let report = find(&req)?;
-        let json = to_json(&report)?;
-        if let Some(o) = out_count {
-            o.write(report.transactions.len());
-        }
-        string_out(out_json, json);
-        Ok(())
-    })
+    // SAFETY: documented contract; no callback.
+    guard(|| unsafe { find_into(options, out_count, out_json, None, ptr::null_mut()) })
+}
+
+/// `pitr_find`, reporting the progress of its WAL scan: `progress(done,
+/// total, user_data)` is called as the scan enters each WAL file
+/// (`pitr_progress_fn`); NULL `progress`: no calls, as `pitr_find`. `total`
+/// is the number of WAL files the scan may read: the segments of the
+/// timeline path from the backup's redo point (or the archive's first
+/// segment) on, to the end of the archive or just past a window that ends at
+/// an LSN; or the WAL files of `wal_paths`. Nothing is called when the
+/// arguments are refused, or when the inputs cannot be read at all.
+///
+/// The report, `*out_count`, the errors and the last error are those of
+/// `pitr_find` with the same options.
+///
+/// Thread safety: any thread; blocks while reading (and while asking `dsn`);
+/// `progress` is called on the calling thread only, before this function
+/// returns.
+///
+/// # Safety
+/// As `pitr_find`; `progress` must be NULL or a function that may be called
+/// with `user_data` during the call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pitr_find_with_progress(
+    options: *const pitr_find_options,
+    out_count: *mut usize,
+    out_json: *mut *mut c_char,
+    progress: pitr_progress_fn,
+    user_data: *mut c_void,
+) -> pitr_status {
+    // SAFETY: documented contract.
+    guard(|| unsafe { find_into(options, out_count, out_json, progress, user_data) })
+}
+
+/// The body of `pitr_find` and `pitr_find_with_progress`.
+///
+/// # Safety
+/// As `pitr_find_with_progress`.
+unsafe fn find_into(
+    options: *const pitr_find_options,
+    out_count: *mut usize,
+    out_json: *mut *mut c_char,
+    progress: pitr_progress_fn,
+    user_data: *mut c_void,
+) -> Result<(), FfiError> {
+    // SAFETY: this function's contract.
+    let (req, out_json) = unsafe { (request(options)?, arg_out(out_json, "out_json")?) };
+    // SAFETY: this function's contract (optional).
+    let out_count = unsafe { OutPtr::new(out_count) };
+    // SAFETY: this function's contract.
+    let progress = unsafe { progress_closure(progress, user_data) };
+    let report = find_with_progress(&req, &progress)?;
+    let json = to_json(&report)?;
+    if let Some(o) = out_count {
+        o.write(report.transactions.len());
+    }
+    string_out(out_json, json);
+    Ok(())
 }
 
 #[cfg(test)]

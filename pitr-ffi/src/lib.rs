@@ -55,8 +55,8 @@ pub use history::{pitr_history, pitr_history_entry, pitr_history_set};
 pub use label::{pitr_backup_label, pitr_label_kind};
 pub use lsn::pitr_lsn;
 pub use plan::{
-    pitr_plan_options, pitr_plan_problem, pitr_planned_file, pitr_recovery_plan, pitr_severity,
-    pitr_stop_kind, pitr_target_kind, pitr_timeline_step,
+    pitr_plan_options, pitr_plan_problem, pitr_planned_file, pitr_progress_fn, pitr_recovery_plan,
+    pitr_severity, pitr_stop_kind, pitr_target_kind, pitr_timeline_step,
 };
 pub use target::{pitr_target_action, pitr_timeline_target};
 pub use wal::pitr_wal_reader;

@@ -3,6 +3,9 @@
 //! will stop and which WAL files it will fetch (`pitr_plan` and the
 //! `pitr_recovery_plan` handle); restoring (`pitr_restore`); writing the
 //! recovery settings into a data directory (`pitr_write_recovery_settings`).
+//! The long WAL scans report their progress to a `pitr_progress_fn` in their
+//! `_with_progress` forms (`pitr_plan_with_progress`,
+//! `pitr_restore_with_progress`, and `pitr_find_with_progress` in `find.rs`).
 
 use crate::error::{FfiError, guard, guard_value, pitr_status};
 use crate::ffi::{
@@ -14,10 +17,11 @@ use crate::target::{pitr_target_action, pitr_timeline_target, time_zone, timelin
 use pitr_core::error::Severity;
 use pitr_core::plan::replay::StopKind;
 use pitr_core::plan::{
-    Plan, PlanRequest, RestoreRequest, TargetAction, TargetSpec, plan, restore, write_recovery_settings,
+    Plan, PlanRequest, RestoreRequest, TargetAction, TargetSpec, plan_with_progress, restore_with_progress,
+    write_recovery_settings,
 };
 use std::collections::BTreeMap;
-use std::ffi::{CString, c_char};
+use std::ffi::{CString, c_char, c_void};
 use std::path::{Path, PathBuf};
 use std::ptr;
 
@@ -81,6 +85,42 @@ impl From<Severity> for pitr_severity {
         match s {
             Severity::Warning => pitr_severity::Warning,
             Severity::Error => pitr_severity::Error,
+        }
+    }
+}
+
+/// A progress callback of the long WAL scans (`pitr_plan_with_progress`,
+/// `pitr_restore_with_progress`, `pitr_find_with_progress`), or NULL for none.
+/// It is called as the scan enters each WAL file: `done` counts the files
+/// entered, 1, 2, 3... in steps of one; `total` is the number of files the
+/// scan reads at most, the same on every call (a scan that ends at its target
+/// may stop counting below it); `user_data` is the pointer given with the
+/// callback, passed through untouched.
+///
+/// Calls happen on the thread that called the pitr function, synchronously,
+/// while it runs: none after it returns. The callback must return normally
+/// (no `longjmp` or C++ exception through the library) and must not call pitr
+/// functions on the options, handles or out-parameters of the call in
+/// progress. It cannot cancel the scan: the call runs to its end whatever the
+/// callback does. Other pitr functions may be called from it; the running
+/// call sets the thread's last error when it returns.
+#[allow(non_camel_case_types)]
+pub type pitr_progress_fn = Option<unsafe extern "C" fn(done: u64, total: u64, user_data: *mut c_void)>;
+
+/// The core's progress callback for a C one: calls `progress(done, total,
+/// user_data)`, or does nothing when `progress` is NULL.
+///
+/// # Safety
+/// `progress` must be NULL or a function that may be called with `user_data`
+/// for as long as the returned closure lives.
+pub(crate) unsafe fn progress_closure(
+    progress: pitr_progress_fn,
+    user_data: *mut c_void,
+) -> impl Fn(u64, u64) {
+    move |done, total| {
+        if let Some(f) = progress {
+            // SAFETY: this function's contract.
+            unsafe { f(done, total, user_data) }
         }
     }
 }
@@ -311,8 +351,8 @@ struct CStop {
     log_message: Option<CString>,
 }
 
-/// A recovery plan (opaque). Made by `pitr_plan`, freed with
-/// `pitr_recovery_plan_free`.
+/// A recovery plan (opaque). Made by `pitr_plan` or
+/// `pitr_plan_with_progress`, freed with `pitr_recovery_plan_free`.
 ///
 /// Immutable: one handle may be read from several threads at once; it must
 /// not be freed while another thread uses it.
@@ -412,12 +452,57 @@ pub unsafe extern "C" fn pitr_plan(
     options: *const pitr_plan_options,
     out: *mut *mut pitr_recovery_plan,
 ) -> pitr_status {
-    guard(|| {
-        // SAFETY: documented contract.
-        let (req, out) = unsafe { (request(options)?, arg_out(out, "out")?) };
-        handle_out(out, pitr_recovery_plan::new(plan(&req)?));
-        Ok(())
-    })
+    // SAFETY: documented contract; no callback.
+    guard(|| unsafe { plan_into(options, out, None, ptr::null_mut()) })
+}
+
+/// `pitr_plan`, reporting the progress of its WAL scan: `progress(done,
+/// total, user_data)` is called as the scan enters each WAL segment file of
+/// the recovery path (`pitr_progress_fn`); NULL `progress`: no calls, as
+/// `pitr_plan`. `total` is the number of segment files recovery could read,
+/// from the backup's redo point to the end of the archived WAL on its path
+/// (or the first missing segment); the scan stops counting at the target (a
+/// restore point name is read on to the end, to check it is not used
+/// twice). Nothing is called when the arguments are refused, or when the
+/// backup or archive cannot be read.
+///
+/// The plan, the errors and the last error are those of `pitr_plan` with the
+/// same options.
+///
+/// Thread safety: any thread; blocks while reading (the archive is read in
+/// parallel); `progress` is called on the calling thread only, before this
+/// function returns.
+///
+/// # Safety
+/// As `pitr_plan`; `progress` must be NULL or a function that may be called
+/// with `user_data` during the call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pitr_plan_with_progress(
+    options: *const pitr_plan_options,
+    out: *mut *mut pitr_recovery_plan,
+    progress: pitr_progress_fn,
+    user_data: *mut c_void,
+) -> pitr_status {
+    // SAFETY: documented contract.
+    guard(|| unsafe { plan_into(options, out, progress, user_data) })
+}
+
+/// The body of `pitr_plan` and `pitr_plan_with_progress`.
+///
+/// # Safety
+/// As `pitr_plan_with_progress`.
+unsafe fn plan_into(
+    options: *const pitr_plan_options,
+    out: *mut *mut pitr_recovery_plan,
+    progress: pitr_progress_fn,
+    user_data: *mut c_void,
+) -> Result<(), FfiError> {
+    // SAFETY: this function's contract.
+    let (req, out) = unsafe { (request(options)?, arg_out(out, "out")?) };
+    // SAFETY: this function's contract.
+    let progress = unsafe { progress_closure(progress, user_data) };
+    handle_out(out, pitr_recovery_plan::new(plan_with_progress(&req, &progress)?));
+    Ok(())
 }
 
 /// Frees a handle. NULL is a no-op.
@@ -1060,20 +1145,96 @@ pub unsafe extern "C" fn pitr_restore(
     n_tablespaces: usize,
     out_json: *mut *mut c_char,
 ) -> pitr_status {
-    guard(|| {
-        // SAFETY: documented contract.
-        let (plan_req, pgdata, out_json) =
-            unsafe { (request(options)?, arg_str(pgdata, "pgdata")?, arg_out(out_json, "out_json")?) };
-        // SAFETY: documented contract.
-        let tablespaces = unsafe { tablespace_map(tablespace_oids, tablespace_dirs, n_tablespaces)? };
-        let req = RestoreRequest { plan: plan_req, pgdata: PathBuf::from(pgdata), force, tablespaces };
-        let report = restore(&req)?;
-        if !report.restored {
-            return Err(unreachable_error(&report.plan));
-        }
-        string_out(out_json, to_json(&report)?);
-        Ok(())
+    // SAFETY: documented contract; no callback.
+    guard(|| unsafe {
+        restore_into(
+            options,
+            pgdata,
+            force,
+            tablespace_oids,
+            tablespace_dirs,
+            n_tablespaces,
+            out_json,
+            None,
+            ptr::null_mut(),
+        )
     })
+}
+
+/// `pitr_restore`, reporting the progress of the plan's WAL scan as
+/// `pitr_plan_with_progress` does (`pitr_progress_fn`; NULL `progress`: no
+/// calls, as `pitr_restore`); copying the backup is not reported. The calls
+/// are those of `pitr_plan_with_progress` with the same options, made before
+/// anything is written.
+///
+/// The report, the errors and the last error are those of `pitr_restore`
+/// with the same arguments.
+///
+/// Thread safety: any thread; blocks while copying; `progress` is called on
+/// the calling thread only, before this function returns.
+///
+/// # Safety
+/// As `pitr_restore`; `progress` must be NULL or a function that may be
+/// called with `user_data` during the call.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)] // pitr_restore's arguments and the callback
+pub unsafe extern "C" fn pitr_restore_with_progress(
+    options: *const pitr_plan_options,
+    pgdata: *const c_char,
+    force: bool,
+    tablespace_oids: *const u32,
+    tablespace_dirs: *const *const c_char,
+    n_tablespaces: usize,
+    out_json: *mut *mut c_char,
+    progress: pitr_progress_fn,
+    user_data: *mut c_void,
+) -> pitr_status {
+    // SAFETY: documented contract.
+    guard(|| unsafe {
+        restore_into(
+            options,
+            pgdata,
+            force,
+            tablespace_oids,
+            tablespace_dirs,
+            n_tablespaces,
+            out_json,
+            progress,
+            user_data,
+        )
+    })
+}
+
+/// The body of `pitr_restore` and `pitr_restore_with_progress`.
+///
+/// # Safety
+/// As `pitr_restore_with_progress`.
+#[allow(clippy::too_many_arguments)] // pitr_restore_with_progress's arguments
+unsafe fn restore_into(
+    options: *const pitr_plan_options,
+    pgdata: *const c_char,
+    force: bool,
+    tablespace_oids: *const u32,
+    tablespace_dirs: *const *const c_char,
+    n_tablespaces: usize,
+    out_json: *mut *mut c_char,
+    progress: pitr_progress_fn,
+    user_data: *mut c_void,
+) -> Result<(), FfiError> {
+    // SAFETY: this function's contract.
+    let (plan_req, pgdata, out_json) =
+        unsafe { (request(options)?, arg_str(pgdata, "pgdata")?, arg_out(out_json, "out_json")?) };
+    // SAFETY: this function's contract.
+    let tablespaces = unsafe { tablespace_map(tablespace_oids, tablespace_dirs, n_tablespaces)? };
+    let req = RestoreRequest { plan: plan_req, pgdata: PathBuf::from(pgdata), force, tablespaces };
+    // SAFETY: this function's contract.
+    let progress = unsafe { progress_closure(progress, user_data) };
+    let report = restore_with_progress(&req, &progress)?;
+    if !report.restored {
+        return Err(unreachable_error(&report.plan));
+    }
+    string_out(out_json, to_json(&report)?);
+    Ok(())
 }
 
 /// New tablespace locations by OID from two C arrays.
@@ -1152,6 +1313,26 @@ mod tests {
         assert_eq!(unsafe { pitr_plan_options_init(o.as_mut_ptr()) }, pitr_status::Ok);
         // SAFETY: initialised by pitr_plan_options_init.
         unsafe { o.assume_init() }
+    }
+
+    #[test]
+    fn progress_reaches_the_c_callback_with_its_user_data() {
+        unsafe extern "C" fn record(done: u64, total: u64, user_data: *mut c_void) {
+            // SAFETY: the test passes a `Vec<(u64, u64)>` it does not use meanwhile.
+            let calls = unsafe { &mut *user_data.cast::<Vec<(u64, u64)>>() };
+            calls.push((done, total));
+        }
+        let mut calls: Vec<(u64, u64)> = Vec::new();
+        {
+            // SAFETY: `record` takes this user_data, which outlives the closure.
+            let progress = unsafe { progress_closure(Some(record), (&raw mut calls).cast()) };
+            progress(1, 2);
+            progress(2, 2);
+        }
+        assert_eq!(calls, [(1, 2), (2, 2)]);
+        // SAFETY: no callback: nothing is called.
+        let progress = unsafe { progress_closure(None, ptr::null_mut()) };
+        progress(1, 1);
     }
 
     #[test]

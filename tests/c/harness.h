@@ -5,6 +5,8 @@
 #ifndef PITR_TEST_HARNESS_H
 #define PITR_TEST_HARNESS_H
 
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,6 +137,40 @@ static inline int write_file(const char *path, const char *text) {
     int ok = fwrite(text, 1, n, f) == n;
     return fclose(f) == 0 && ok;
 }
+
+/* What a pitr_progress_fn was called with. The tests pass a progress_log as
+ * user_data to progress_record (test_pitr.c), which checks each call as it
+ * comes: done = 1, 2, 3..., one total, done <= total, on the thread and
+ * during the pitr call it was given to. */
+#define PROGRESS_LOG_MAGIC 0x70726f67u
+typedef struct {
+    unsigned magic;            /* PROGRESS_LOG_MAGIC (progress_log_start) */
+    int in_call;               /* set by the test around the pitr call */
+    pthread_t thread;          /* the thread that called progress_log_start */
+    uint64_t calls;            /* how many calls */
+    uint64_t first_total;      /* total of the first call */
+    uint64_t last_done;        /* done of the last call */
+    uint64_t out_of_step;      /* calls whose done was not calls + 1, whose total changed, or done > total */
+    uint64_t outside_call;     /* calls while in_call was 0 */
+    uint64_t other_thread;     /* calls on another thread */
+} progress_log;
+
+/* Calls of progress_record whose user_data was not a started progress_log. */
+extern unsigned long progress_foreign_user_data;
+void progress_log_start(progress_log *log);
+void progress_record(uint64_t done, uint64_t total, void *user_data);
+
+/* A progress_log of a scan that counted 1..N in step, with one total >= N, on
+ * the calling thread and during the call only. */
+#define CHECK_PROGRESS_IN_STEP(log)                                                                \
+    do {                                                                                           \
+        CHECK((log).calls >= 1);                                                                   \
+        CHECK((log).out_of_step == 0);                                                             \
+        CHECK((log).last_done == (log).calls);                                                     \
+        CHECK((log).first_total >= (log).last_done);                                               \
+        CHECK((log).outside_call == 0);                                                            \
+        CHECK((log).other_thread == 0);                                                            \
+    } while (0)
 
 /* The suites of the other files (each a list of RUN()s). */
 void run_history_tests(void);

@@ -1,7 +1,8 @@
 # Real PostgreSQL 15 data for the C tests, sourced by scripts/test-c.sh.
 #
-#   pg_fixtures_setup      a throwaway cluster with a WAL archive, a plain base
-#                          backup (pg_basebackup), a restore of it promoted to
+#   pg_fixtures_setup      a throwaway cluster with a WAL archive (and a copy
+#                          of it as it is once set up, which does not grow), a
+#                          plain base backup (pg_basebackup), a restore of it promoted to
 #                          timeline 2 (its history file, its pg_control and
 #                          pg_controldata's output), what the server says
 #                          about its configuration (pg_settings), and a
@@ -172,11 +173,16 @@ EOF
   pg_fx_psql 5432 "SELECT pg_switch_wal()" >/dev/null
   pg_fx_wait "the primary's archive to catch up" 60 \
     sh -c "! ls '$p'/pg_wal/archive_status/*.ready"
+  # The archive as it is now. The primary keeps archiving while the tests run
+  # (their marks switch WAL; archive_timeout): results compared across calls
+  # read this copy, which does not change.
+  cp -a "$pg_fx_dir/archive" "$pg_fx_dir/archive-still"
 
   export PITR_TEST_DSN="host=$pg_fx_dir port=5432 user=postgres dbname=postgres"
   export PITR_TEST_PLAIN_DSN="host=$pg_fx_dir port=5432 user=pitr_plain dbname=postgres"
   export PITR_TEST_PGDATA="$p"
   export PITR_TEST_ARCHIVE="$pg_fx_dir/archive"
+  export PITR_TEST_ARCHIVE_STILL="$pg_fx_dir/archive-still"
   export PITR_TEST_BACKUP_LABEL="$pg_fx_dir/backup_label"
   export PITR_TEST_BACKUP="$pg_fx_dir/backup"
   export PITR_TEST_BACKUP_TAMPERED="$pg_fx_dir/backup-tampered"

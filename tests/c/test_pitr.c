@@ -24,6 +24,30 @@ int harness_failures_in_test;
 int harness_passed;
 int harness_failed;
 
+/* ------------------------------------------------- progress callbacks */
+
+unsigned long progress_foreign_user_data;
+
+void progress_log_start(progress_log *log) {
+    memset(log, 0, sizeof *log);
+    log->magic = PROGRESS_LOG_MAGIC;
+    log->thread = pthread_self();
+}
+
+void progress_record(uint64_t done, uint64_t total, void *user_data) {
+    progress_log *log = user_data;
+    if (log == NULL || log->magic != PROGRESS_LOG_MAGIC) {
+        progress_foreign_user_data++;
+        return;
+    }
+    if (log->calls == 0) log->first_total = total;
+    if (done != log->calls + 1 || total != log->first_total || done > total) log->out_of_step++;
+    if (!log->in_call) log->outside_call++;
+    if (!pthread_equal(pthread_self(), log->thread)) log->other_thread++;
+    log->calls++;
+    log->last_done = done;
+}
+
 /* ---------------------------------------------------------------- version */
 
 static void test_version(void) {

@@ -5,7 +5,9 @@
  * (tests/c/pg-fixtures.sh: a restore paused after PITR_TEST_XID, the line it
  * logged, its replay LSN, the files its restore_command fetched; a restore
  * paused at `immediate`); pitr_restore, pitr_write_recovery_settings and
- * pitr_recovery_plan_write_settings on scratch directories.
+ * pitr_recovery_plan_write_settings on scratch directories; the progress
+ * of the plan's WAL scan (pitr_plan_with_progress, pitr_restore_with_progress)
+ * against the plans themselves and the plain calls.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <inttypes.h>
@@ -673,6 +675,388 @@ static void test_restore(void) {
     CHECK(!exists(other));
 }
 
+/* ------------------------------------------------------------ progress */
+
+/* The JSON of a plan (NULL without one). */
+static char *plan_json(const pitr_recovery_plan *p) {
+    char *json = NULL;
+    if (p) CHECK_OK(pitr_recovery_plan_to_json(p, &json));
+    return json;
+}
+
+/* Two library-allocated JSON documents are the same text. */
+static void check_same_json(char *want, char *got) {
+    CHECK(want != NULL && got != NULL);
+    if (want && got && strcmp(want, got) != 0) {
+        harness_failures_in_test++;
+        fprintf(stderr, "  JSON differs:\n    %s\n    %s\n", want, got);
+    }
+    pitr_string_free(want);
+    pitr_string_free(got);
+}
+
+/* The planned files that are segments (not history files). */
+static size_t planned_segments(const pitr_recovery_plan *p) {
+    size_t n = 0;
+    for (size_t i = 0; i < pitr_recovery_plan_wal_file_count(p); i++) {
+        pitr_planned_file f;
+        CHECK_OK(pitr_recovery_plan_wal_file_at(p, i, &f));
+        if (f.kind && strcmp(f.kind, "segment") == 0) n++;
+    }
+    return n;
+}
+
+/* pitr_plan_with_progress into a fresh log; the plan in *out. */
+static pitr_status plan_logged(const pitr_plan_options *o, pitr_recovery_plan **out, progress_log *log) {
+    progress_log_start(log);
+    log->in_call = 1;
+    pitr_status s = pitr_plan_with_progress(o, out, progress_record, log);
+    log->in_call = 0;
+    return s;
+}
+
+/* Options for the backup and the still copy of the archive: results
+ * compared across calls need WAL that does not grow meanwhile. */
+static int still_options(pitr_plan_options *o) {
+    const char *still = need_env("PITR_TEST_ARCHIVE_STILL");
+    int ok = base_options(o);
+    o->archive = still;
+    return ok && still;
+}
+
+/* A callback that makes a failing pitr call of its own, then records. */
+static void progress_calling_pitr(uint64_t done, uint64_t total, void *user_data) {
+    pitr_lsn lsn = 0;
+    (void)pitr_lsn_parse("not an LSN", &lsn);
+    progress_record(done, total, user_data);
+}
+
+/* The progress of a plan's WAL scan, against the plan itself and pitr_plan:
+ * to the end of timeline 1 every segment file from the redo point is
+ * entered, one call each, and the plan lists exactly those; a reachable
+ * target stops the count at the last file the plan lists; the plan is
+ * pitr_plan's, with a callback, without one, and whatever user_data. */
+static void test_plan_with_progress(void) {
+    const char *xid_text = need_env("PITR_TEST_XID");
+    pitr_plan_options o;
+    if (!still_options(&o) || !xid_text) return;
+    o.timeline_kind = PITR_TIMELINE_TARGET_CURRENT;
+    unsigned long foreign = progress_foreign_user_data;
+
+    /* No target: the whole path of timeline 1. */
+    pitr_recovery_plan *plain = NULL, *p = NULL;
+    CHECK_OK(pitr_plan(&o, &plain));
+    progress_log all;
+    CHECK_OK(plan_logged(&o, &p, &all));
+    CHECK_PROGRESS_IN_STEP(all);
+    CHECK(all.last_done == all.first_total);
+    CHECK(pitr_recovery_plan_reachable(p));
+    CHECK(pitr_recovery_plan_stop_kind(p) == PITR_STOP_KIND_END_OF_WAL);
+    CHECK(pitr_recovery_plan_wal_file_count(p) == all.last_done);
+    CHECK(planned_segments(p) == all.last_done);
+    check_same_json(plan_json(plain), plan_json(p));
+    pitr_recovery_plan_free(plain);
+    pitr_recovery_plan_free(p);
+
+    /* The commit of PITR_TEST_XID: the same path, counted up to the file
+     * holding the commit, the last file the plan lists. */
+    o.target_kind = PITR_TARGET_KIND_XID;
+    o.target = xid_text;
+    plain = p = NULL;
+    CHECK_OK(pitr_plan(&o, &plain));
+    progress_log xid;
+    CHECK_OK(plan_logged(&o, &p, &xid));
+    CHECK_PROGRESS_IN_STEP(xid);
+    CHECK(xid.first_total == all.first_total);
+    CHECK(xid.last_done <= all.last_done);
+    CHECK(pitr_recovery_plan_reachable(p));
+    CHECK(pitr_recovery_plan_stop_kind(p) == PITR_STOP_KIND_AFTER);
+    CHECK(pitr_recovery_plan_wal_file_count(p) == xid.last_done);
+    CHECK(planned_segments(p) == xid.last_done);
+    char *want = plan_json(plain);
+    check_same_json(plan_json(plain), plan_json(p));
+    pitr_recovery_plan_free(p);
+
+    /* No callback (user_data is then never used): no calls, the same plan. */
+    progress_log none;
+    progress_log_start(&none);
+    p = NULL;
+    none.in_call = 1;
+    CHECK_OK(pitr_plan_with_progress(&o, &p, NULL, &none));
+    none.in_call = 0;
+    CHECK(none.calls == 0);
+    check_same_json(plan_json(plain), plan_json(p));
+    pitr_recovery_plan_free(p);
+    CHECK(progress_foreign_user_data == foreign);
+
+    /* user_data is passed as given, NULL too. */
+    p = NULL;
+    CHECK_OK(pitr_plan_with_progress(&o, &p, progress_record, NULL));
+    CHECK(progress_foreign_user_data - foreign == xid.calls);
+    check_same_json(plan_json(plain), plan_json(p));
+    pitr_recovery_plan_free(p);
+
+    /* A callback may call other pitr functions: the plan's success is the
+     * thread's last error when it returns. */
+    progress_log nested;
+    progress_log_start(&nested);
+    p = NULL;
+    nested.in_call = 1;
+    CHECK_OK(pitr_plan_with_progress(&o, &p, progress_calling_pitr, &nested));
+    nested.in_call = 0;
+    CHECK_STR(pitr_last_error(), "");
+    CHECK(pitr_last_error_status() == PITR_STATUS_OK);
+    CHECK_PROGRESS_IN_STEP(nested);
+    CHECK(nested.calls == xid.calls && nested.first_total == xid.first_total);
+    check_same_json(want, plan_json(p));
+    pitr_recovery_plan_free(p);
+    pitr_recovery_plan_free(plain);
+
+    /* A transaction that never ended: the scan reads every file, and the
+     * plan is unreachable, as pitr_plan says. */
+    o.target = "4000000";
+    plain = p = NULL;
+    CHECK_OK(pitr_plan(&o, &plain));
+    progress_log never;
+    CHECK_OK(plan_logged(&o, &p, &never));
+    CHECK_PROGRESS_IN_STEP(never);
+    CHECK(never.first_total == all.first_total && never.last_done == all.last_done);
+    CHECK(!pitr_recovery_plan_reachable(p));
+    check_same_json(plan_json(plain), plan_json(p));
+    pitr_recovery_plan_free(plain);
+    pitr_recovery_plan_free(p);
+}
+
+/* pitr_plan and pitr_plan_with_progress fail alike on the same arguments:
+ * the same status, last error and file, no plan, and no progress call. */
+static void check_plan_fails_alike(const char *what, const pitr_plan_options *o, int with_out) {
+    int failures = harness_failures_in_test;
+    pitr_recovery_plan *p = NULL, *q = NULL;
+    pitr_status want = pitr_plan(o, with_out ? &p : NULL);
+    char *msg = strdup(pitr_last_error());
+    const char *f = pitr_last_error_file();
+    char *file = f ? strdup(f) : NULL;
+    progress_log log;
+    pitr_status got = plan_logged(o, with_out ? &q : NULL, &log);
+    CHECK(want != PITR_STATUS_OK);
+    CHECK_STATUS(got, want);
+    CHECK(pitr_last_error_status() == want);
+    CHECK_STR(pitr_last_error(), msg ? msg : "");
+    f = pitr_last_error_file();
+    CHECK((f == NULL && file == NULL) || (f && file && strcmp(f, file) == 0));
+    CHECK(log.calls == 0);
+    CHECK(p == NULL && q == NULL);
+    free(msg);
+    free(file);
+    if (harness_failures_in_test != failures) fprintf(stderr, "    (case: %s)\n", what);
+}
+
+static void test_plan_with_progress_arguments(void) {
+    pitr_plan_options o;
+    CHECK_OK(pitr_plan_options_init(&o));
+    check_plan_fails_alike("no backup", &o, 1);
+    CHECK_ERROR_MENTIONS("options->backup");
+    if (!base_options(&o)) return;
+    check_plan_fails_alike("NULL options", NULL, 1);
+    check_plan_fails_alike("NULL out", &o, 0);
+    pitr_plan_options bad = o;
+    bad.archive = NULL;
+    check_plan_fails_alike("no archive", &bad, 1);
+    bad = o;
+    bad.archive = "\xff\xfe";
+    check_plan_fails_alike("archive not UTF-8", &bad, 1);
+    CHECK(pitr_last_error_status() == PITR_STATUS_INVALID_UTF8);
+    bad = o;
+    bad.target_kind = 42;
+    check_plan_fails_alike("target_kind 42", &bad, 1);
+    CHECK_ERROR_MENTIONS("target_kind 42");
+    bad = o;
+    bad.target_kind = PITR_TARGET_KIND_XID;
+    check_plan_fails_alike("xid without text", &bad, 1);
+    bad = o;
+    bad.action = 7;
+    check_plan_fails_alike("action 7", &bad, 1);
+    bad = o;
+    bad.timezone = "Mars/Olympus_Mons";
+    check_plan_fails_alike("unknown time zone", &bad, 1);
+    bad = o;
+    bad.target_kind = PITR_TARGET_KIND_TIME;
+    bad.target = "now";
+    check_plan_fails_alike("time now", &bad, 1);
+    CHECK(pitr_last_error_status() == PITR_STATUS_PARSE);
+    bad = o;
+    bad.backup = "/nonexistent/backup";
+    check_plan_fails_alike("no backup there", &bad, 1);
+    CHECK_STR(pitr_last_error_file(), "/nonexistent/backup");
+    bad = o;
+    bad.archive = "/nonexistent/archive";
+    check_plan_fails_alike("no archive there", &bad, 1);
+    CHECK(pitr_last_error_status() == PITR_STATUS_IO);
+    bad = o;
+    bad.backup = o.archive;
+    check_plan_fails_alike("not a backup", &bad, 1);
+}
+
+/* `text` with every `from` replaced by `to` (malloc'd), or NULL. */
+static char *replace_all(const char *text, const char *from, const char *to) {
+    if (!text || !*from) return NULL;
+    size_t nf = strlen(from), nt = strlen(to), n = 0;
+    for (const char *at = strstr(text, from); at; at = strstr(at + nf, from)) n++;
+    char *out = malloc(strlen(text) + n * nt + 1);
+    if (!out) return NULL;
+    char *w = out;
+    const char *r = text;
+    for (const char *at = strstr(r, from); at; at = strstr(r, from)) {
+        memcpy(w, r, (size_t)(at - r));
+        w += at - r;
+        memcpy(w, to, nt);
+        w += nt;
+        r = at + nf;
+    }
+    strcpy(w, r);
+    return out;
+}
+
+/* pitr_restore_with_progress's report with `dir` read as `plain_dir` is
+ * pitr_restore's report `want`, and both wrote the same settings. */
+static void check_same_restore(const char *want, const char *plain_dir, char *got, const char *dir) {
+    char *as_plain = replace_all(got, dir, plain_dir);
+    CHECK(want != NULL && as_plain != NULL);
+    if (want && as_plain && strcmp(want, as_plain) != 0) {
+        harness_failures_in_test++;
+        fprintf(stderr, "  restore reports differ:\n    %s\n    %s\n", want, as_plain);
+    }
+    free(as_plain);
+    pitr_string_free(got);
+    char a[700], b[700];
+    snprintf(a, sizeof a, "%s/postgresql.auto.conf", plain_dir);
+    snprintf(b, sizeof b, "%s/postgresql.auto.conf", dir);
+    char *ta = read_file(a), *tb = read_file(b);
+    CHECK(ta != NULL && tb != NULL && strcmp(ta, tb) == 0);
+    free(ta);
+    free(tb);
+    snprintf(b, sizeof b, "%s/recovery.signal", dir);
+    CHECK(exists(b));
+}
+
+/* pitr_restore and pitr_restore_with_progress fail alike on the same
+ * arguments (status, last error, nothing written); the progress calls are
+ * `calls` (those of the plan when the failure comes after it). */
+static void check_restore_fails_alike(const char *what, const pitr_plan_options *o, const char *pgdata,
+                                      const uint32_t *oids, const char *const *dirs, size_t n, int with_out,
+                                      uint64_t calls) {
+    int failures = harness_failures_in_test;
+    char *json = NULL;
+    pitr_status want = pitr_restore(o, pgdata, false, oids, dirs, n, with_out ? &json : NULL);
+    char *msg = strdup(pitr_last_error());
+    progress_log log;
+    progress_log_start(&log);
+    log.in_call = 1;
+    pitr_status got =
+        pitr_restore_with_progress(o, pgdata, false, oids, dirs, n, with_out ? &json : NULL, progress_record, &log);
+    log.in_call = 0;
+    CHECK(want != PITR_STATUS_OK);
+    CHECK_STATUS(got, want);
+    CHECK_STR(pitr_last_error(), msg ? msg : "");
+    CHECK(json == NULL);
+    CHECK(log.calls == calls);
+    if (calls > 0) CHECK_PROGRESS_IN_STEP(log);
+    free(msg);
+    if (harness_failures_in_test != failures) fprintf(stderr, "    (case: %s)\n", what);
+}
+
+/* A restore reports its plan's scan, call for call, before it copies; its
+ * report and the files it writes are pitr_restore's; without a callback,
+ * no calls; its failures are pitr_restore's. */
+static void test_restore_with_progress(void) {
+    const char *tmp = need_env("PITR_TEST_TMP");
+    const char *xid_text = need_env("PITR_TEST_XID");
+    pitr_plan_options o;
+    if (!still_options(&o) || !tmp || !xid_text) return;
+    o.target_kind = PITR_TARGET_KIND_XID;
+    o.target = xid_text;
+    o.timeline_kind = PITR_TIMELINE_TARGET_CURRENT;
+    o.restore_command = "cp /archive/%f %p";
+
+    /* What the plan's scan reports for these options. */
+    pitr_recovery_plan *p = NULL;
+    progress_log planned;
+    CHECK_OK(plan_logged(&o, &p, &planned));
+    CHECK_PROGRESS_IN_STEP(planned);
+    char *plan = plan_json(p);
+    pitr_recovery_plan_free(p);
+
+    char plain_dir[600], dir[600], quiet_dir[600];
+    make_dir(plain_dir, sizeof plain_dir, tmp, "restored-plain");
+    make_dir(dir, sizeof dir, tmp, "restored-progress");
+    make_dir(quiet_dir, sizeof quiet_dir, tmp, "restored-no-callback");
+    char *want = NULL;
+    CHECK_OK(pitr_restore(&o, plain_dir, false, NULL, NULL, 0, &want));
+    progress_log log;
+    progress_log_start(&log);
+    char *got = NULL;
+    log.in_call = 1;
+    CHECK_OK(pitr_restore_with_progress(&o, dir, false, NULL, NULL, 0, &got, progress_record, &log));
+    log.in_call = 0;
+    CHECK_PROGRESS_IN_STEP(log);
+    CHECK(log.calls == planned.calls && log.first_total == planned.first_total);
+    /* The report carries the plan pitr_plan_with_progress made. */
+    if (plan && got) {
+        size_t len = strlen(plan) + 16;
+        char *part = malloc(len);
+        if (part) snprintf(part, len, "\"plan\":%s", plan);
+        CHECK_CONTAINS(got, part ? part : "(no memory)");
+        free(part);
+    }
+    CHECK_CONTAINS(got, "\"restored\":true");
+    check_same_restore(want, plain_dir, got, dir);
+
+    progress_log none;
+    progress_log_start(&none);
+    got = NULL;
+    none.in_call = 1;
+    CHECK_OK(pitr_restore_with_progress(&o, quiet_dir, false, NULL, NULL, 0, &got, NULL, &none));
+    none.in_call = 0;
+    CHECK(none.calls == 0);
+    check_same_restore(want, plain_dir, got, quiet_dir);
+
+    /* Failures after the plan: its scan was reported. */
+    check_restore_fails_alike("not empty", &o, plain_dir, NULL, NULL, 0, 1, planned.calls);
+    CHECK_ERROR_MENTIONS("not empty");
+    char other[600];
+    make_dir(other, sizeof other, tmp, "not-restored-progress");
+    pitr_plan_options latest = o;
+    latest.timeline_kind = PITR_TIMELINE_TARGET_LATEST;
+    progress_log unreachable;
+    p = NULL;
+    CHECK_OK(plan_logged(&latest, &p, &unreachable));
+    CHECK(!pitr_recovery_plan_reachable(p));
+    pitr_recovery_plan_free(p);
+    check_restore_fails_alike("unreachable", &latest, other, NULL, NULL, 0, 1, unreachable.calls);
+    CHECK(pitr_last_error_status() == PITR_STATUS_UNREACHABLE_TARGET);
+    CHECK(!exists(other));
+
+    /* Failures before it: no calls. */
+    const uint32_t oids[] = {16384, 16384};
+    const char *dirs[] = {"/t1", "/t2"};
+    const char *null_dirs[] = {NULL};
+    check_restore_fails_alike("tablespace twice", &o, other, oids, dirs, 2, 1, 0);
+    CHECK_ERROR_MENTIONS("tablespace 16384 is given twice");
+    check_restore_fails_alike("NULL tablespace_dirs", &o, other, oids, NULL, 1, 1, 0);
+    check_restore_fails_alike("NULL tablespace_dirs[0]", &o, other, oids, null_dirs, 1, 1, 0);
+    CHECK_ERROR_MENTIONS("tablespace_dirs[0]");
+    check_restore_fails_alike("NULL options", NULL, other, NULL, NULL, 0, 1, 0);
+    check_restore_fails_alike("NULL pgdata", &o, NULL, NULL, NULL, 0, 1, 0);
+    check_restore_fails_alike("NULL out_json", &o, other, NULL, NULL, 0, 0, 0);
+    pitr_plan_options bad = o;
+    bad.backup = "/nonexistent/backup";
+    check_restore_fails_alike("no backup there", &bad, other, NULL, NULL, 0, 1, 0);
+    CHECK(pitr_last_error_status() == PITR_STATUS_IO);
+    CHECK(!exists(other));
+    pitr_string_free(want);
+    pitr_string_free(plan);
+}
+
 void run_plan_tests(void) {
     RUN(test_plan_xid_matches_the_server);
     RUN(test_plan_arguments);
@@ -682,4 +1066,7 @@ void run_plan_tests(void) {
     RUN(test_plan_other_targets);
     RUN(test_write_recovery_settings);
     RUN(test_restore);
+    RUN(test_plan_with_progress);
+    RUN(test_plan_with_progress_arguments);
+    RUN(test_restore_with_progress);
 }
