@@ -155,6 +155,12 @@ enum pitr_status
      */
     PITR_STATUS_SERVER = 17,
     /**
+     * The progress callback asked the call to stop (it returned non-zero).
+     * Nothing was written; the last error says at which WAL file of how many
+     * the scan stopped.
+     */
+    PITR_STATUS_CANCELLED = 18,
+    /**
      * Any other error of the core library.
      */
     PITR_STATUS_OTHER = 98,
@@ -762,15 +768,19 @@ typedef struct pitr_find_options {
  * may stop counting below it); `user_data` is the pointer given with the
  * callback, passed through untouched.
  *
+ * It returns 0 to let the scan go on. Any other value cancels: the scan
+ * stops before reading that file and the call fails with
+ * `PITR_STATUS_CANCELLED` (`pitr_restore_with_progress` then has written
+ * nothing: it copies only after the scan).
+ *
  * Calls happen on the thread that called the pitr function, synchronously,
  * while it runs: none after it returns. The callback must return normally
  * (no `longjmp` or C++ exception through the library) and must not call pitr
  * functions on the options, handles or out-parameters of the call in
- * progress. It cannot cancel the scan: the call runs to its end whatever the
- * callback does. Other pitr functions may be called from it; the running
- * call sets the thread's last error when it returns.
+ * progress. Other pitr functions may be called from it; the running call
+ * sets the thread's last error when it returns.
  */
-typedef void (*pitr_progress_fn)(uint64_t done, uint64_t total, void *user_data);
+typedef int (*pitr_progress_fn)(uint64_t done, uint64_t total, void *user_data);
 
 /**
  * One line of a history file, as `pitr_history_entry_at` returns it.

@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 use std::io::Write;
+use std::ops::ControlFlow;
 
 /// Where and how a subcommand prints.
 #[derive(Debug, Clone, Copy)]
@@ -44,9 +45,13 @@ impl Output {
     /// Runs a WAL scan of the core's `*_with_progress` functions with a bar of
     /// the WAL files read (see [`progress_bar`](Self::progress_bar)), cleared
     /// when it returns.
-    pub fn wal_scan<T>(&self, scan: impl FnOnce(&dyn Fn(u64, u64)) -> T) -> T {
+    pub fn wal_scan<T>(&self, scan: impl FnOnce(&dyn Fn(u64, u64) -> ControlFlow<()>) -> T) -> T {
         let bar = self.progress_bar("{bar:40} {pos}/{len} WAL files {elapsed} (eta {eta})");
-        let result = scan(&Self::tick(&bar));
+        let tick = Self::tick(&bar);
+        let result = scan(&|done, total| {
+            tick(done, total);
+            ControlFlow::Continue(())
+        });
         bar.finish_and_clear();
         result
     }

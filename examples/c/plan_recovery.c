@@ -37,10 +37,11 @@ typedef struct {
     uint64_t files; /* the files entered so far */
 } scan_progress;
 
-static void show_progress(uint64_t done, uint64_t total, void *user_data) {
+static int show_progress(uint64_t done, uint64_t total, void *user_data) {
     scan_progress *progress = user_data;
     progress->files = done;
     fprintf(stderr, "\rplan_recovery: reading WAL file %" PRIu64 " of at most %" PRIu64, done, total);
+    return 0; /* go on; non-zero would cancel (PITR_STATUS_CANCELLED) */
 }
 
 static const char *lsn_text(pitr_lsn lsn, char buf[PITR_LSN_BUFSIZE]) {

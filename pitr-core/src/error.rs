@@ -126,6 +126,16 @@ pub enum Error {
     /// refusing to overwrite, a running server...).
     #[error("{0}")]
     Invalid(String),
+    /// A progress callback asked a long scan to stop (it returned
+    /// [`ControlFlow::Break`](std::ops::ControlFlow::Break)) as the scan entered
+    /// file `done` of `total`. Nothing was written.
+    #[error("cancelled by the caller at WAL file {done} of {total}")]
+    Cancelled {
+        /// The file the scan was entering.
+        done: u64,
+        /// The files it would read at most.
+        total: u64,
+    },
 }
 
 /// Result with the umbrella [`Error`].

@@ -2,24 +2,34 @@
 //! `restore_with_progress`) on real WAL: one call per segment file entered,
 //! counting 1, 2, 3... of the files the scan may read; a scan that stops at
 //! its target stops counting there; the report is the one the plain call
-//! gives.
+//! gives. A callback that returns `Break` stops the scan there with
+//! `Error::Cancelled`, and a cancelled restore writes nothing.
 
 #![allow(clippy::unwrap_used)]
 
+use pitr_core::Error;
 use pitr_core::plan::{
     FindInput, FindRequest, PlanRequest, RestoreRequest, TargetSpec, find, find_with_progress, plan,
     plan_with_progress, restore_with_progress,
 };
 use pitr_testkit::{BackupKind, Cluster, majors_under_test};
 use std::cell::RefCell;
+use std::ops::ControlFlow;
 
-/// The `(done, total)` calls of a progress callback.
+/// The `(done, total)` calls of a progress callback; asks to stop at call
+/// `stop_at` when set.
 #[derive(Default)]
-struct Calls(RefCell<Vec<(u64, u64)>>);
+struct Calls(RefCell<Vec<(u64, u64)>>, Option<usize>);
 
 impl Calls {
-    fn push(&self, done: u64, total: u64) {
-        self.0.borrow_mut().push((done, total));
+    fn stopping_at(call: usize) -> Calls {
+        Calls(RefCell::default(), Some(call))
+    }
+
+    fn push(&self, done: u64, total: u64) -> ControlFlow<()> {
+        let mut calls = self.0.borrow_mut();
+        calls.push((done, total));
+        if self.1 == Some(calls.len()) { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
     }
 }
 
@@ -98,4 +108,35 @@ fn plan_find_and_restore_report_each_segment_file() {
     assert!(report.restored, "{report:#?}");
     assert_counts(&calls.0.into_inner(), stopped_at);
     assert!(pgdata.join("recovery.signal").is_file());
+
+    // Cancelled at the second file: the error names it, nothing more is read.
+    for stop in [1, 2] {
+        let calls = Calls::stopping_at(stop);
+        let e = plan_with_progress(&req, &|d, t| calls.push(d, t)).unwrap_err();
+        assert!(matches!(e, Error::Cancelled { done, total: t } if done == stop as u64 && t == total), "{e}");
+        assert_eq!(e.to_string(), format!("cancelled by the caller at WAL file {stop} of {total}"));
+        assert_counts(&calls.0.into_inner(), stop as u64);
+        let calls = Calls::stopping_at(stop);
+        let e = find_with_progress(&freq, &|d, t| calls.push(d, t)).unwrap_err();
+        assert!(matches!(e, Error::Cancelled { done, .. } if done == stop as u64), "{e}");
+        assert_counts(&calls.0.into_inner(), stop as u64);
+    }
+    // A cancelled restore writes nothing: a new directory is not created, an
+    // empty one stays empty.
+    for (name, create) in [("cancelled-new", false), ("cancelled-empty", true)] {
+        let pgdata = c.scratch_dir(name);
+        std::fs::remove_dir(&pgdata).unwrap();
+        if create {
+            std::fs::create_dir(&pgdata).unwrap();
+        }
+        let req = RestoreRequest { pgdata: pgdata.clone(), ..rreq.clone() };
+        let calls = Calls::stopping_at(2);
+        let e = restore_with_progress(&req, &|d, t| calls.push(d, t)).unwrap_err();
+        assert!(matches!(e, Error::Cancelled { done: 2, .. }), "{e}");
+        if create {
+            assert_eq!(std::fs::read_dir(&pgdata).unwrap().count(), 0);
+        } else {
+            assert!(!pgdata.exists());
+        }
+    }
 }

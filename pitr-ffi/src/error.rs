@@ -66,6 +66,10 @@ pub enum pitr_status {
     /// expect (a query failed, a function is not allowed for this role). The
     /// message names the server and what was being asked.
     Server = 17,
+    /// The progress callback asked the call to stop (it returned non-zero).
+    /// Nothing was written; the last error says at which WAL file of how many
+    /// the scan stopped.
+    Cancelled = 18,
     /// Any other error of the core library.
     Other = 98,
     /// A bug: the library panicked. The panic was caught at the boundary.
@@ -91,13 +95,14 @@ impl pitr_status {
             pitr_status::Invalid => c"PITR_STATUS_INVALID",
             pitr_status::Connect => c"PITR_STATUS_CONNECT",
             pitr_status::Server => c"PITR_STATUS_SERVER",
+            pitr_status::Cancelled => c"PITR_STATUS_CANCELLED",
             pitr_status::Other => c"PITR_STATUS_OTHER",
             pitr_status::Panic => c"PITR_STATUS_PANIC",
         }
     }
 
     /// All statuses (for `pitr_status_name` and tests).
-    pub(crate) const ALL: [pitr_status; 17] = [
+    pub(crate) const ALL: [pitr_status; 18] = [
         pitr_status::Ok,
         pitr_status::NullArgument,
         pitr_status::InvalidUtf8,
@@ -113,6 +118,7 @@ impl pitr_status {
         pitr_status::Invalid,
         pitr_status::Connect,
         pitr_status::Server,
+        pitr_status::Cancelled,
         pitr_status::Other,
         pitr_status::Panic,
     ];
@@ -205,6 +211,7 @@ impl From<pitr_core::Error> for FfiError {
             pitr_core::Error::Io(io) => io.into(),
             pitr_core::Error::Wal(w) => w.into(),
             pitr_core::Error::Invalid(msg) => FfiError::new(pitr_status::Invalid, msg),
+            e @ pitr_core::Error::Cancelled { .. } => FfiError::new(pitr_status::Cancelled, e.to_string()),
             other => FfiError::new(pitr_status::Other, other.to_string()),
         }
     }

@@ -21,7 +21,8 @@ use pitr_core::plan::{
     write_recovery_settings,
 };
 use std::collections::BTreeMap;
-use std::ffi::{CString, c_char, c_void};
+use std::ffi::{CString, c_char, c_int, c_void};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::ptr;
 
@@ -97,18 +98,24 @@ impl From<Severity> for pitr_severity {
 /// may stop counting below it); `user_data` is the pointer given with the
 /// callback, passed through untouched.
 ///
+/// It returns 0 to let the scan go on. Any other value cancels: the scan
+/// stops before reading that file and the call fails with
+/// `PITR_STATUS_CANCELLED` (`pitr_restore_with_progress` then has written
+/// nothing: it copies only after the scan).
+///
 /// Calls happen on the thread that called the pitr function, synchronously,
 /// while it runs: none after it returns. The callback must return normally
 /// (no `longjmp` or C++ exception through the library) and must not call pitr
 /// functions on the options, handles or out-parameters of the call in
-/// progress. It cannot cancel the scan: the call runs to its end whatever the
-/// callback does. Other pitr functions may be called from it; the running
-/// call sets the thread's last error when it returns.
+/// progress. Other pitr functions may be called from it; the running call
+/// sets the thread's last error when it returns.
 #[allow(non_camel_case_types)]
-pub type pitr_progress_fn = Option<unsafe extern "C" fn(done: u64, total: u64, user_data: *mut c_void)>;
+pub type pitr_progress_fn =
+    Option<unsafe extern "C" fn(done: u64, total: u64, user_data: *mut c_void) -> c_int>;
 
 /// The core's progress callback for a C one: calls `progress(done, total,
-/// user_data)`, or does nothing when `progress` is NULL.
+/// user_data)` and stops the scan when it returns non-zero; goes on when
+/// `progress` is NULL.
 ///
 /// # Safety
 /// `progress` must be NULL or a function that may be called with `user_data`
@@ -116,12 +123,11 @@ pub type pitr_progress_fn = Option<unsafe extern "C" fn(done: u64, total: u64, u
 pub(crate) unsafe fn progress_closure(
     progress: pitr_progress_fn,
     user_data: *mut c_void,
-) -> impl Fn(u64, u64) {
-    move |done, total| {
-        if let Some(f) = progress {
-            // SAFETY: this function's contract.
-            unsafe { f(done, total, user_data) }
-        }
+) -> impl Fn(u64, u64) -> ControlFlow<()> {
+    move |done, total| match progress {
+        // SAFETY: this function's contract.
+        Some(f) if unsafe { f(done, total, user_data) } != 0 => ControlFlow::Break(()),
+        _ => ControlFlow::Continue(()),
     }
 }
 
@@ -1317,22 +1323,28 @@ mod tests {
 
     #[test]
     fn progress_reaches_the_c_callback_with_its_user_data() {
-        unsafe extern "C" fn record(done: u64, total: u64, user_data: *mut c_void) {
+        /// Records the call; asks to stop at `done == 3`.
+        unsafe extern "C" fn record(done: u64, total: u64, user_data: *mut c_void) -> c_int {
             // SAFETY: the test passes a `Vec<(u64, u64)>` it does not use meanwhile.
             let calls = unsafe { &mut *user_data.cast::<Vec<(u64, u64)>>() };
             calls.push((done, total));
+            c_int::from(done == 3)
         }
         let mut calls: Vec<(u64, u64)> = Vec::new();
         {
             // SAFETY: `record` takes this user_data, which outlives the closure.
             let progress = unsafe { progress_closure(Some(record), (&raw mut calls).cast()) };
-            progress(1, 2);
-            progress(2, 2);
+            assert_eq!(progress(1, 3), ControlFlow::Continue(()));
+            assert_eq!(progress(2, 3), ControlFlow::Continue(()));
+            assert_eq!(progress(3, 3), ControlFlow::Break(()));
         }
-        assert_eq!(calls, [(1, 2), (2, 2)]);
+        assert_eq!(calls, [(1, 3), (2, 3), (3, 3)]);
         // SAFETY: no callback: nothing is called.
         let progress = unsafe { progress_closure(None, ptr::null_mut()) };
-        progress(1, 1);
+        assert_eq!(progress(1, 1), ControlFlow::Continue(()));
+        let e: FfiError = pitr_core::Error::Cancelled { done: 2, total: 5 }.into();
+        assert_eq!(e.status, pitr_status::Cancelled);
+        assert_eq!(e.message, "cancelled by the caller at WAL file 2 of 5");
     }
 
     #[test]

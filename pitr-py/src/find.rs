@@ -212,10 +212,10 @@ impl PyFindReport {
 ///
 /// `progress`, a callable, is called as `progress(done, total)` as the scan
 /// enters each WAL file (`done` of the `total` files it reads at most), with
-/// the GIL taken for the call only. The scan cannot be cancelled: when the
-/// callback raises, it is not called again, the scan is completed, and the
-/// first exception it raised is raised instead of returning the report. A
-/// `progress` that is not callable raises `TypeError` before any work.
+/// the GIL taken for the call only. When the callback raises (or Ctrl-C is
+/// pressed during the scan, with or without a callback), the scan stops at
+/// that file and the exception is raised. A `progress` that is not callable
+/// raises `TypeError` before any work.
 #[pyfunction]
 #[pyo3(signature = (
     archive = None, *, backup = None, paths = None, start = None, end = None, timeline = None,

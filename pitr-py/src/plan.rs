@@ -12,7 +12,7 @@ use pitr_core::plan::replay::StopKind;
 use pitr_core::plan::target::format_target_time;
 use pitr_core::plan::{
     Plan, PlanRequest, Problem, RecoveryTarget, RestoreRequest, Stop, TargetAction, TargetSpec,
-    plan_with_progress, restore_with_plan, write_recovery_settings as core_write_settings,
+    plan_with_progress, restore_with_progress, write_recovery_settings as core_write_settings,
 };
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -490,10 +490,10 @@ fn request(
 /// `progress`, a callable, is called as `progress(done, total)` as the WAL
 /// scan enters each segment file: `done` counts 1, 2, ... of the `total`
 /// files the scan reads at most (it stops early at the target). The GIL is
-/// taken for the call only. The scan cannot be cancelled: when the callback
-/// raises, it is not called again, the plan is completed, and the first
-/// exception it raised is raised instead of returning the plan. A
-/// `progress` that is not callable raises `TypeError` before any work.
+/// taken for the call only. When the callback raises (or Ctrl-C is pressed
+/// during the scan, with or without a callback), the scan stops at that file
+/// and the exception is raised. A `progress` that is not callable raises
+/// `TypeError` before any work.
 #[pyfunction]
 #[pyo3(signature = (
     backup, archive, *, target_time = None, target_xid = None, target_lsn = None, target_name = None,
@@ -548,9 +548,8 @@ pub(crate) fn plan(
 /// runs there; the errors of `plan`. Releases the GIL.
 ///
 /// `progress` is called during the planning scan as for `plan` (not while
-/// copying). The scan cannot be cancelled: when the callback raises, it is
-/// not called again and the scan runs to its end; then nothing is written
-/// and the first exception the callback raised is raised.
+/// copying). When it raises (or Ctrl-C is pressed) during the scan, the scan
+/// stops there, nothing is written and the exception is raised.
 #[pyfunction]
 #[pyo3(signature = (
     backup, archive, pgdata, *, target_time = None, target_xid = None, target_lsn = None,
@@ -594,10 +593,7 @@ pub(crate) fn restore<'py>(
         restore_command,
     )?;
     let req = RestoreRequest { plan: plan_req, pgdata, force, tablespaces: tablespaces.unwrap_or_default() };
-    // Plan first, then restore with that plan: an exception from the callback
-    // during the scan is raised here, before anything is written.
-    let plan = progress.detach(py, |on_file| plan_with_progress(&req.plan, on_file))?.py()?;
-    let report = py.detach(|| restore_with_plan(&req, plan)).py()?;
+    let report = progress.detach(py, |on_file| restore_with_progress(&req, on_file))?.py()?;
     if !report.restored {
         return Err(unreachable_error(py, &report.plan));
     }

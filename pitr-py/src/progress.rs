@@ -2,15 +2,17 @@
 //! `pitr.restore`): a Python callable the core's `*_with_progress` functions
 //! call as `progress(done, total)` when the scan enters each WAL file.
 //!
-//! The scan runs with the GIL released, as without a callback; each call
-//! attaches to the interpreter for the callback only. The core cannot cancel
-//! a scan: when the callback raises, the first exception is kept, the
-//! callback is not called again, the core call runs to its end, and the
-//! exception is raised in place of its result or error.
+//! The scan runs with the GIL released, as without a callback; at each file
+//! the scan attaches to the interpreter briefly: it runs pending signal
+//! handlers (so Ctrl-C, `KeyboardInterrupt`, stops a scan within one file,
+//! with or without a callback), then calls the callback. When either raises,
+//! the scan stops there (the core's `ControlFlow::Break`: `restore` has then
+//! written nothing) and that exception is raised.
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use std::cell::OnceCell;
+use std::ops::ControlFlow;
 
 /// A checked `progress` argument: `None` or a callable.
 pub(crate) struct Progress(Option<Py<PyAny>>);
@@ -32,27 +34,32 @@ impl Progress {
     }
 
     /// Runs `scan` with the GIL released, handing it the progress function
-    /// for the core (a no-op without a callback). Returns what `scan`
-    /// returned, or the first exception the callback raised.
+    /// for the core. Returns what `scan` returned, or the exception that
+    /// stopped it (raised by a signal handler or by the callback).
     pub(crate) fn detach<T, F>(self, py: Python<'_>, scan: F) -> PyResult<T>
     where
         T: Send,
-        F: Send + FnOnce(&dyn Fn(u64, u64)) -> T,
+        F: Send + FnOnce(&dyn Fn(u64, u64) -> ControlFlow<()>) -> T,
     {
-        let Some(callback) = self.0 else {
-            return Ok(py.detach(|| scan(&|_, _| {})));
-        };
+        let callback = self.0;
         let (result, raised) = py.detach(|| {
             let raised: OnceCell<PyErr> = OnceCell::new();
             let report = |done: u64, total: u64| {
-                if raised.get().is_some() {
-                    return;
-                }
                 // None: the interpreter is shutting down; nobody is listening.
-                let called = Python::try_attach(|py| callback.bind(py).call1((done, total)).map(drop));
-                if let Some(Err(e)) = called {
-                    // The cell is empty (checked above): this keeps the first.
-                    let _ = raised.set(e);
+                let called = Python::try_attach(|py| {
+                    py.check_signals()?;
+                    match &callback {
+                        Some(f) => f.bind(py).call1((done, total)).map(drop),
+                        None => Ok(()),
+                    }
+                });
+                match called {
+                    Some(Err(e)) => {
+                        // The scan stops at the first Break: this is the only one.
+                        let _ = raised.set(e);
+                        ControlFlow::Break(())
+                    }
+                    _ => ControlFlow::Continue(()),
                 }
             };
             let result = scan(&report);

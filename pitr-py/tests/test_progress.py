@@ -2,8 +2,8 @@
 test servers' base backup and archive: one call per WAL file the scan enters,
 counting 1, 2, 3... of a constant total; a plan's count ends at its number
 of WAL files; the results are the ones the calls give without a callback; an
-exception in the callback ends the calls and is raised once the call is
-done (for restore: after restoring). That the GIL stays released while
+exception in the callback (or an interrupt) stops the scan at that file and
+is raised (for restore: before anything is written). That the GIL stays released while
 scanning with a callback is checked with the other GIL checks, in
 test_plan.py and test_find.py."""
 
@@ -177,9 +177,9 @@ def test_restore_with_progress(real, tmp_path):
 
 def test_restore_when_the_callback_raises(real, tmp_path):
     """restore plans first and writes afterwards: an exception from the
-    callback during the planning scan (which runs to its end, without further
-    calls) is raised before anything is written, whether or not the target is
-    reachable; the exception is raised instead of UnreachableTargetError."""
+    callback stops the planning scan and is raised before anything is
+    written, whether or not the target is reachable (instead of
+    UnreachableTargetError)."""
     b, a = real.backup, real.primary.archive_dir
     for xid, reachable in [(real.xid, True), (4000000, False)]:
         full = Recorder()
@@ -202,3 +202,27 @@ def test_restore_when_the_callback_raises(real, tmp_path):
                 assert not pgdata.exists()
             else:
                 assert list(pgdata.iterdir()) == []
+
+
+def test_an_interrupt_stops_the_scan(real, tmp_path):
+    """Ctrl-C (here _thread.interrupt_main, the same pending SIGINT) during a
+    scan raises KeyboardInterrupt from the call, with no further callback
+    call, and a restore interrupted during its scan writes nothing."""
+    import _thread
+
+    b, a = real.backup, real.primary.archive_dir
+    calls: List[Tuple[int, int]] = []
+
+    def interrupt(done: int, total: int) -> None:
+        calls.append((done, total))
+        _thread.interrupt_main()
+
+    with pytest.raises(KeyboardInterrupt):
+        pitr.plan(b, a, timeline="current", progress=interrupt)
+    assert calls == [(1, calls[0][1])]
+    calls.clear()
+    pgdata = tmp_path / "interrupted"
+    with pytest.raises(KeyboardInterrupt):
+        pitr.restore(b, a, str(pgdata), target_xid=real.xid, timeline="current", progress=interrupt)
+    assert len(calls) == 1 and not pgdata.exists()
+

@@ -141,7 +141,8 @@ static inline int write_file(const char *path, const char *text) {
 /* What a pitr_progress_fn was called with. The tests pass a progress_log as
  * user_data to progress_record (test_pitr.c), which checks each call as it
  * comes: done = 1, 2, 3..., one total, done <= total, on the thread and
- * during the pitr call it was given to. */
+ * during the pitr call it was given to; it asks to cancel when done reaches
+ * cancel_at (0: never). */
 #define PROGRESS_LOG_MAGIC 0x70726f67u
 typedef struct {
     unsigned magic;            /* PROGRESS_LOG_MAGIC (progress_log_start) */
@@ -153,12 +154,13 @@ typedef struct {
     uint64_t out_of_step;      /* calls whose done was not calls + 1, whose total changed, or done > total */
     uint64_t outside_call;     /* calls while in_call was 0 */
     uint64_t other_thread;     /* calls on another thread */
+    uint64_t cancel_at;        /* return non-zero (cancel) at this done; 0: never */
 } progress_log;
 
 /* Calls of progress_record whose user_data was not a started progress_log. */
 extern unsigned long progress_foreign_user_data;
 void progress_log_start(progress_log *log);
-void progress_record(uint64_t done, uint64_t total, void *user_data);
+int progress_record(uint64_t done, uint64_t total, void *user_data);
 
 /* A progress_log of a scan that counted 1..N in step, with one total >= N, on
  * the calling thread and during the call only. */

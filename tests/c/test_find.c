@@ -273,6 +273,21 @@ static void test_find_with_progress(void) {
     CHECK(progress_foreign_user_data - foreign == one_xid.calls);
     CHECK(want && got && strcmp(want, got) == 0);
     pitr_string_free(got);
+
+    /* A non-zero return cancels at that file: no document, no count. */
+    if (all.first_total >= 2) {
+        progress_log cancel;
+        progress_log_start(&cancel);
+        cancel.cancel_at = 2;
+        got = NULL;
+        size_t count = 99;
+        cancel.in_call = 1;
+        CHECK_STATUS(pitr_find_with_progress(&o, &count, &got, progress_record, &cancel), PITR_STATUS_CANCELLED);
+        cancel.in_call = 0;
+        CHECK(got == NULL && count == 99 && cancel.calls == 2);
+        CHECK_PROGRESS_IN_STEP(cancel);
+        CHECK_ERROR_MENTIONS("cancelled by the caller at WAL file 2 of");
+    }
     pitr_string_free(want);
 }
 

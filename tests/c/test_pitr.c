@@ -34,11 +34,11 @@ void progress_log_start(progress_log *log) {
     log->thread = pthread_self();
 }
 
-void progress_record(uint64_t done, uint64_t total, void *user_data) {
+int progress_record(uint64_t done, uint64_t total, void *user_data) {
     progress_log *log = user_data;
     if (log == NULL || log->magic != PROGRESS_LOG_MAGIC) {
         progress_foreign_user_data++;
-        return;
+        return 0;
     }
     if (log->calls == 0) log->first_total = total;
     if (done != log->calls + 1 || total != log->first_total || done > total) log->out_of_step++;
@@ -46,6 +46,7 @@ void progress_record(uint64_t done, uint64_t total, void *user_data) {
     if (!pthread_equal(pthread_self(), log->thread)) log->other_thread++;
     log->calls++;
     log->last_done = done;
+    return log->cancel_at != 0 && done == log->cancel_at;
 }
 
 /* ---------------------------------------------------------------- version */
@@ -71,6 +72,7 @@ static void test_status_names(void) {
     CHECK_STR(pitr_status_name(PITR_STATUS_INVALID), "PITR_STATUS_INVALID");
     CHECK_STR(pitr_status_name(PITR_STATUS_CONNECT), "PITR_STATUS_CONNECT");
     CHECK_STR(pitr_status_name(PITR_STATUS_SERVER), "PITR_STATUS_SERVER");
+    CHECK_STR(pitr_status_name(PITR_STATUS_CANCELLED), "PITR_STATUS_CANCELLED");
     CHECK_STR(pitr_status_name(PITR_STATUS_OTHER), "PITR_STATUS_OTHER");
     CHECK_STR(pitr_status_name(PITR_STATUS_PANIC), "PITR_STATUS_PANIC");
     CHECK(pitr_status_name(7) == NULL);

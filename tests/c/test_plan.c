@@ -10,6 +10,7 @@
  * against the plans themselves and the plain calls.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -725,10 +726,10 @@ static int still_options(pitr_plan_options *o) {
 }
 
 /* A callback that makes a failing pitr call of its own, then records. */
-static void progress_calling_pitr(uint64_t done, uint64_t total, void *user_data) {
+static int progress_calling_pitr(uint64_t done, uint64_t total, void *user_data) {
     pitr_lsn lsn = 0;
     (void)pitr_lsn_parse("not an LSN", &lsn);
-    progress_record(done, total, user_data);
+    return progress_record(done, total, user_data);
 }
 
 /* The progress of a plan's WAL scan, against the plan itself and pitr_plan:
@@ -1057,6 +1058,71 @@ static void test_restore_with_progress(void) {
     pitr_string_free(plan);
 }
 
+/* A callback that returns non-zero cancels: the scan stops at that file, the
+ * call fails with PITR_STATUS_CANCELLED saying where, there is no plan, and a
+ * restore writes nothing (a new directory is not created, an empty one stays
+ * empty). */
+static void test_progress_cancels(void) {
+    const char *tmp = need_env("PITR_TEST_TMP");
+    const char *xid_text = need_env("PITR_TEST_XID");
+    pitr_plan_options o;
+    if (!still_options(&o) || !tmp || !xid_text) return;
+    o.timeline_kind = PITR_TIMELINE_TARGET_CURRENT;
+    progress_log all;
+    pitr_recovery_plan *p = NULL;
+    CHECK_OK(plan_logged(&o, &p, &all));
+    pitr_recovery_plan_free(p);
+    CHECK(all.first_total >= 2);
+    for (uint64_t at = 1; at <= 2; at++) {
+        progress_log log;
+        progress_log_start(&log);
+        log.cancel_at = at;
+        p = NULL;
+        log.in_call = 1;
+        CHECK_STATUS(pitr_plan_with_progress(&o, &p, progress_record, &log), PITR_STATUS_CANCELLED);
+        log.in_call = 0;
+        CHECK(p == NULL);
+        CHECK_PROGRESS_IN_STEP(log);
+        CHECK(log.calls == at);
+        CHECK(pitr_last_error_status() == PITR_STATUS_CANCELLED);
+        char want[128];
+        snprintf(want, sizeof want, "cancelled by the caller at WAL file %" PRIu64 " of %" PRIu64, at,
+                 all.first_total);
+        CHECK_STR(pitr_last_error(), want);
+    }
+
+    o.target_kind = PITR_TARGET_KIND_XID;
+    o.target = xid_text;
+    char fresh[600], empty[600];
+    make_dir(fresh, sizeof fresh, tmp, "cancelled-restore-new");
+    make_dir(empty, sizeof empty, tmp, "cancelled-restore-empty");
+    CHECK(mkdir(empty, 0700) == 0);
+    const char *dirs[] = {fresh, empty};
+    for (size_t i = 0; i < 2; i++) {
+        progress_log log;
+        progress_log_start(&log);
+        log.cancel_at = 1;
+        char *json = NULL;
+        log.in_call = 1;
+        CHECK_STATUS(pitr_restore_with_progress(&o, dirs[i], false, NULL, NULL, 0, &json, progress_record, &log),
+                     PITR_STATUS_CANCELLED);
+        log.in_call = 0;
+        CHECK(json == NULL && log.calls == 1);
+        CHECK_ERROR_MENTIONS("cancelled by the caller at WAL file 1 of");
+    }
+    CHECK(!exists(fresh));
+    DIR *d = opendir(empty);
+    CHECK(d != NULL);
+    if (d) {
+        struct dirent *e;
+        int entries = 0;
+        while ((e = readdir(d)) != NULL)
+            if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) entries++;
+        closedir(d);
+        CHECK(entries == 0);
+    }
+}
+
 void run_plan_tests(void) {
     RUN(test_plan_xid_matches_the_server);
     RUN(test_plan_arguments);
@@ -1069,4 +1135,5 @@ void run_plan_tests(void) {
     RUN(test_plan_with_progress);
     RUN(test_plan_with_progress_arguments);
     RUN(test_restore_with_progress);
+    RUN(test_progress_cancels);
 }

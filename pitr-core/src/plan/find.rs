@@ -44,6 +44,7 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 
 /// Where the WAL comes from.
@@ -485,15 +486,19 @@ fn rfc3339(t: Timestamp) -> String {
 /// inputs that cannot be read at all; damage met while reading is a problem
 /// in the report, which then covers the WAL read up to it.
 pub fn find(req: &FindRequest) -> Result<FindReport, Error> {
-    find_with_progress(req, &|_, _| {})
+    find_with_progress(req, &|_, _| ControlFlow::Continue(()))
 }
 
 /// [`find`], calling `progress(done, total)` as the WAL scan enters each
-/// file (`done` files of the `total` it reads at most).
+/// file (`done` files of the `total` it reads at most). When `progress`
+/// returns [`ControlFlow::Break`], the scan stops there.
 ///
 /// # Errors
-/// As [`find`].
-pub fn find_with_progress(req: &FindRequest, progress: &dyn Fn(u64, u64)) -> Result<FindReport, Error> {
+/// As [`find`]; [`Error::Cancelled`] when `progress` asked to stop.
+pub fn find_with_progress(
+    req: &FindRequest,
+    progress: &dyn Fn(u64, u64) -> ControlFlow<()>,
+) -> Result<FindReport, Error> {
     if !req.relfilenodes.is_empty() || req.table.is_some() {
         // fine
     } else if req.modified {
@@ -766,7 +771,10 @@ pub fn find_with_progress(req: &FindRequest, progress: &dyn Fn(u64, u64)) -> Res
         if scanner.reader().current_file() != reported {
             reported = scanner.reader().current_file();
             if let Some(i) = reported {
-                progress(i as u64 + 1, total_files);
+                let done = i as u64 + 1;
+                if progress(done, total_files).is_break() {
+                    return Err(Error::Cancelled { done, total: total_files });
+                }
             }
         }
         let owned = match scanner.next_event() {

@@ -12,7 +12,5 @@ pub mod timeline;
 pub use find::{FindInput, FindReport, FindRequest, KindFilter, find, find_with_progress};
 pub use model::{Plan, PlannedFile, Problem, Stop, TimelineStep};
 pub use planner::{PlanRequest, TargetSpec, default_restore_command, plan, plan_with_progress};
-pub use restore::{
-    RestoreReport, RestoreRequest, restore, restore_with_plan, restore_with_progress, write_recovery_settings,
-};
+pub use restore::{RestoreReport, RestoreRequest, restore, restore_with_progress, write_recovery_settings};
 pub use target::{DateOrder, RecoveryTarget, TargetAction, TimelineTarget};

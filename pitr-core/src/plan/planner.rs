@@ -20,6 +20,7 @@ use crate::walfile::{SegmentName, TimeLineId, history_file_name};
 use jiff::tz::TimeZone;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 /// A recovery target as the user gave it (text), parsed by the planner once it
@@ -237,16 +238,20 @@ impl<'a> Store<'a> {
 /// Plans a recovery. Errors are for inputs that cannot be read at all (exit
 /// 2); everything PostgreSQL would refuse is a [`Problem`] in the plan.
 pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
-    plan_with_progress(req, &|_, _| {})
+    plan_with_progress(req, &|_, _| ControlFlow::Continue(()))
 }
 
 /// [`plan`], calling `progress(done, total)` as the WAL scan enters each
 /// segment file (`done` files of `total` to read at most: the scan stops
-/// early when the target is found).
+/// early when the target is found). When `progress` returns
+/// [`ControlFlow::Break`], the scan stops there.
 ///
 /// # Errors
-/// As [`plan`].
-pub fn plan_with_progress(req: &PlanRequest, progress: &dyn Fn(u64, u64)) -> Result<Plan, Error> {
+/// As [`plan`]; [`Error::Cancelled`] when `progress` asked to stop.
+pub fn plan_with_progress(
+    req: &PlanRequest,
+    progress: &dyn Fn(u64, u64) -> ControlFlow<()>,
+) -> Result<Plan, Error> {
     let backup = Backup::open(&req.backup)?;
     let label: BackupLabel = backup
         .label
@@ -519,7 +524,10 @@ pub fn plan_with_progress(req: &PlanRequest, progress: &dyn Fn(u64, u64)) -> Res
                 if reader.current_file() != reported {
                     reported = reader.current_file();
                     if let Some(i) = reported {
-                        progress(i as u64 + 1, total);
+                        let done = i as u64 + 1;
+                        if progress(done, total).is_break() {
+                            return Err(Error::Cancelled { done, total });
+                        }
                     }
                 }
                 match reader.next_record() {

@@ -12,6 +12,7 @@ use crate::error::{Error, IoError, IoResultExt};
 use crate::fsutil;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 /// Every setting that steers recovery. Stale values of these in the backup's
@@ -95,31 +96,20 @@ pub fn write_recovery_settings(
 
 /// Plans, then restores if the plan is reachable (or `force`).
 pub fn restore(req: &RestoreRequest) -> Result<RestoreReport, Error> {
-    restore_with_progress(req, &|_, _| {})
+    restore_with_progress(req, &|_, _| ControlFlow::Continue(()))
 }
 
 /// [`restore`], calling `progress(done, total)` as the plan's WAL scan enters
-/// each segment file (see [`plan_with_progress`]).
+/// each segment file (see [`plan_with_progress`]). When `progress` returns
+/// [`ControlFlow::Break`], the scan stops there and nothing is written.
 ///
 /// # Errors
-/// As [`restore`].
+/// As [`restore`]; [`Error::Cancelled`] when `progress` asked to stop.
 pub fn restore_with_progress(
     req: &RestoreRequest,
-    progress: &dyn Fn(u64, u64),
+    progress: &dyn Fn(u64, u64) -> ControlFlow<()>,
 ) -> Result<RestoreReport, Error> {
     let plan = plan_with_progress(&req.plan, progress)?;
-    restore_with_plan(req, plan)
-}
-
-/// The second half of [`restore`]: restores with `plan`, the plan already
-/// made for `req.plan` (by [`plan`](super::plan) or
-/// [`plan_with_progress`]), if it is reachable (or `force`). For callers that
-/// decide between planning and writing, e.g. a host whose progress callback
-/// asked to stop during the scan: nothing has been written until this call.
-///
-/// # Errors
-/// As [`restore`].
-pub fn restore_with_plan(req: &RestoreRequest, plan: Plan) -> Result<RestoreReport, Error> {
     let mut report = RestoreReport {
         plan,
         restored: false,

@@ -758,7 +758,8 @@ _ActionLike = Union["TargetAction", str]
 _Progress = Callable[[int, int], object]
 """A progress callback of the WAL scans of plan(), find() and restore(): called as
 progress(done, total) as the scan enters each WAL file (done counts 1, 2, ... of at most total).
-If it raises, it is not called again, the call runs to its end and then raises that exception."""
+If it raises, the scan stops at that file (restore() has then written nothing) and the call raises
+that exception; Ctrl-C stops a scan the same way, with or without a callback."""
 
 def plan(
     backup: _Path,
