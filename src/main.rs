@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 mod cmd;
+mod interrupt;
 mod output;
 
 /// PostgreSQL point-in-time recovery: know whether a target is reachable, and

@@ -5,6 +5,7 @@
 use serde::Serialize;
 use std::io::Write;
 use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Where and how a subcommand prints.
 #[derive(Debug, Clone, Copy)]
@@ -44,13 +45,21 @@ impl Output {
 
     /// Runs a WAL scan of the core's `*_with_progress` functions with a bar of
     /// the WAL files read (see [`progress_bar`](Self::progress_bar)), cleared
-    /// when it returns.
-    pub fn wal_scan<T>(&self, scan: impl FnOnce(&dyn Fn(u64, u64) -> ControlFlow<()>) -> T) -> T {
+    /// when it returns; the scan stops at the next file once `interrupt` is
+    /// raised.
+    pub fn wal_scan<T>(
+        &self,
+        interrupt: Option<&AtomicBool>,
+        scan: impl FnOnce(&dyn Fn(u64, u64) -> ControlFlow<()>) -> T,
+    ) -> T {
         let bar = self.progress_bar("{bar:40} {pos}/{len} WAL files {elapsed} (eta {eta})");
         let tick = Self::tick(&bar);
         let result = scan(&|done, total| {
             tick(done, total);
-            ControlFlow::Continue(())
+            match interrupt {
+                Some(f) if f.load(Ordering::SeqCst) => ControlFlow::Break(()),
+                _ => ControlFlow::Continue(()),
+            }
         });
         bar.finish_and_clear();
         result

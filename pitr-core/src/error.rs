@@ -136,6 +136,10 @@ pub enum Error {
         /// The files it would read at most.
         total: u64,
     },
+    /// The caller raised the interrupt flag of a long write (restore, backup
+    /// extraction): it stopped, and what it had written was removed.
+    #[error("interrupted: {0}")]
+    Interrupted(String),
 }
 
 /// Result with the umbrella [`Error`].

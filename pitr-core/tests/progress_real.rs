@@ -3,7 +3,8 @@
 //! counting 1, 2, 3... of the files the scan may read; a scan that stops at
 //! its target stops counting there; the report is the one the plain call
 //! gives. A callback that returns `Break` stops the scan there with
-//! `Error::Cancelled`, and a cancelled restore writes nothing.
+//! `Error::Cancelled`, and a cancelled restore writes nothing; nor does one
+//! whose interrupt flag is raised (`Error::Interrupted`).
 
 #![allow(clippy::unwrap_used)]
 
@@ -15,6 +16,8 @@ use pitr_core::plan::{
 use pitr_testkit::{BackupKind, Cluster, majors_under_test};
 use std::cell::RefCell;
 use std::ops::ControlFlow;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 /// The `(done, total)` calls of a progress callback; asks to stop at call
 /// `stop_at` when set.
@@ -101,8 +104,13 @@ fn plan_find_and_restore_report_each_segment_file() {
 
     // restore reports the plan's scan, then restores.
     let pgdata = c.scratch_dir("progress-restore");
-    let rreq =
-        RestoreRequest { plan: mid, pgdata: pgdata.clone(), force: false, tablespaces: Default::default() };
+    let rreq = RestoreRequest {
+        plan: mid,
+        pgdata: pgdata.clone(),
+        force: false,
+        tablespaces: Default::default(),
+        interrupt: None,
+    };
     let calls = Calls::default();
     let report = restore_with_progress(&rreq, &|d, t| calls.push(d, t)).unwrap();
     assert!(report.restored, "{report:#?}");
@@ -133,10 +141,20 @@ fn plan_find_and_restore_report_each_segment_file() {
         let calls = Calls::stopping_at(2);
         let e = restore_with_progress(&req, &|d, t| calls.push(d, t)).unwrap_err();
         assert!(matches!(e, Error::Cancelled { done: 2, .. }), "{e}");
-        if create {
-            assert_eq!(std::fs::read_dir(&pgdata).unwrap().count(), 0);
-        } else {
-            assert!(!pgdata.exists());
-        }
+        let nothing_written = |pgdata: &std::path::Path| {
+            if create {
+                assert_eq!(std::fs::read_dir(pgdata).unwrap().count(), 0);
+            } else {
+                assert!(!pgdata.exists());
+            }
+        };
+        nothing_written(&pgdata);
+        // The interrupt flag (raised here before the call): the scan is done,
+        // the copy stops at its first file and is removed again.
+        let flag = Arc::new(AtomicBool::new(true));
+        let req = RestoreRequest { interrupt: Some(flag), ..req };
+        let e = restore_with_progress(&req, &|d, t| calls.push(d, t)).unwrap_err();
+        assert!(matches!(e, Error::Interrupted(_)), "{e}");
+        nothing_written(&pgdata);
     }
 }

@@ -1232,7 +1232,8 @@ unsafe fn restore_into(
         unsafe { (request(options)?, arg_str(pgdata, "pgdata")?, arg_out(out_json, "out_json")?) };
     // SAFETY: this function's contract.
     let tablespaces = unsafe { tablespace_map(tablespace_oids, tablespace_dirs, n_tablespaces)? };
-    let req = RestoreRequest { plan: plan_req, pgdata: PathBuf::from(pgdata), force, tablespaces };
+    let req =
+        RestoreRequest { plan: plan_req, pgdata: PathBuf::from(pgdata), force, tablespaces, interrupt: None };
     // SAFETY: this function's contract.
     let progress = unsafe { progress_closure(progress, user_data) };
     let report = restore_with_progress(&req, &progress)?;

@@ -592,7 +592,13 @@ pub(crate) fn restore<'py>(
         timezone,
         restore_command,
     )?;
-    let req = RestoreRequest { plan: plan_req, pgdata, force, tablespaces: tablespaces.unwrap_or_default() };
+    let req = RestoreRequest {
+        plan: plan_req,
+        pgdata,
+        force,
+        tablespaces: tablespaces.unwrap_or_default(),
+        interrupt: None,
+    };
     let report = progress.detach(py, |on_file| restore_with_progress(&req, on_file))?.py()?;
     if !report.restored {
         return Err(unreachable_error(py, &report.plan));

@@ -19,14 +19,13 @@ mod report;
 use crate::output::{CliError, CmdResult, Output};
 use lab::{Failure, Lab, STEPS};
 use pgbin::PgBin;
-use proc::{Interrupt, RunAs};
+use proc::RunAs;
 use report::Reporter;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 #[derive(Debug, clap::Args)]
@@ -182,27 +181,11 @@ struct Summary<'a> {
     server_logs: BTreeMap<String, Vec<String>>,
 }
 
-fn install_interrupt_handler() -> Interrupt {
-    let flag: Interrupt = Arc::new(AtomicBool::new(false));
-    let f = flag.clone();
-    // Fails only if a handler is already set (never in this program).
-    let _ = ctrlc::set_handler(move || {
-        if f.swap(true, Ordering::SeqCst) {
-            eprintln!("pitr demo: interrupted again: exiting now (servers and files may be left behind)");
-            std::process::exit(130);
-        }
-        eprintln!(
-            "pitr demo: interrupted: stopping the servers and cleaning up (Ctrl-C again to exit at once)"
-        );
-    });
-    flag
-}
-
 pub fn run(args: &Args, out: &Output) -> CmdResult {
     let started = Instant::now();
     let (bin, others) = pgbin::find(args.pg_bin.as_deref()).map_err(|e| CliError::new(e.0))?;
     let run_as = RunAs::detect().map_err(CliError::new)?;
-    let interrupt = install_interrupt_handler();
+    let interrupt = crate::interrupt::install("pitr demo", "stopping the servers and cleaning up");
     let mut work = WorkDir::create(args.dir.as_deref(), &run_as)?;
     let pitr_exe = match pitr_for_server(&run_as, &work.path) {
         Ok(p) => p,

@@ -102,7 +102,7 @@ fn request(a: &Args) -> Result<FindRequest, CliError> {
 
 pub fn run(args: &Args, out: &Output) -> CmdResult {
     let req = request(args)?;
-    let r = out.wal_scan(|progress| find_with_progress(&req, progress))?;
+    let r = out.wal_scan(None, |progress| find_with_progress(&req, progress))?;
     if out.json {
         out.print_json(&r)?;
     } else {

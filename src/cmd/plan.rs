@@ -122,7 +122,7 @@ pub struct Args {
 
 pub fn run(args: &Args, out: &Output) -> CmdResult {
     let req = args.target.request()?;
-    let p = out.wal_scan(|progress| plan_with_progress(&req, progress))?;
+    let p = out.wal_scan(None, |progress| plan_with_progress(&req, progress))?;
     if out.json {
         out.print_json(&p)?;
     } else {

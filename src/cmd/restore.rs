@@ -1,10 +1,12 @@
 //! `pitr restore`: plan, then restore the backup into a new data directory with
 //! the recovery settings. Refuses an unreachable plan unless `--force`, a
-//! non-empty directory and a running server. Exit 0 restored, 1 refused
-//! (unreachable), 2 usage or I/O error.
+//! non-empty directory and a running server. All or nothing: a failure, or
+//! Ctrl-C, before the settings are written removes what was copied. Exit 0
+//! restored, 1 refused (unreachable), 2 usage or I/O error, 130 interrupted.
 
 use super::plan::{TargetArgs, render};
 use crate::output::{CliError, CmdResult, Output};
+use pitr_core::Error;
 use pitr_core::plan::{RestoreRequest, restore_with_progress};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -34,13 +36,22 @@ pub fn run(args: &Args, out: &Output) -> CmdResult {
             .ok_or_else(|| CliError::new(format!("--tablespace {t:?}: expected OID=DIR")))?;
         tablespaces.insert(oid, dir);
     }
+    let interrupt = crate::interrupt::install("pitr restore", "stopping and removing what was written");
     let req = RestoreRequest {
         plan: args.target.request()?,
         pgdata: args.pgdata.clone(),
         force: args.force,
         tablespaces,
+        interrupt: Some(interrupt.clone()),
     };
-    let report = out.wal_scan(|progress| restore_with_progress(&req, progress))?;
+    let report = match out.wal_scan(Some(&interrupt), |progress| restore_with_progress(&req, progress)) {
+        Ok(r) => r,
+        Err(e @ (Error::Cancelled { .. } | Error::Interrupted(_))) => {
+            out.error(&CliError::new(format!("{e}; nothing restored into {}", req.pgdata.display())));
+            return Ok(ExitCode::from(130));
+        }
+        Err(e) => return Err(e.into()),
+    };
     if out.json {
         out.print_json(&report)?;
     } else {

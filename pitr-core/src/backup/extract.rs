@@ -12,7 +12,9 @@
 //! * permissions are preserved (owner always gets `rwx` on directories and
 //!   `rw` on files); the data directory and tablespace directories are `0700`;
 //! * on failure everything created is removed: directories the extraction
-//!   created are deleted, directories that existed (empty) are emptied again.
+//!   created are deleted, directories that existed (empty) are emptied again;
+//!   the same when the caller raises [`ExtractOptions::interrupt`] (checked
+//!   before each file; Ctrl-C in the command line).
 //!
 //! `postmaster.pid` and `postmaster.opts` are never restored (a copy of a
 //! running server's data directory may contain them). When a tablespace is
@@ -28,6 +30,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Options of [`extract`].
 #[derive(Debug, Clone)]
@@ -40,6 +44,10 @@ pub struct ExtractOptions {
     pub include_wal: bool,
     /// fsync every file and directory written (default true).
     pub fsync: bool,
+    /// Raised by the caller (e.g. from a signal handler) to stop: checked
+    /// before each file; the extraction then removes what it wrote and fails
+    /// with [`Error::Interrupted`].
+    pub interrupt: Option<Arc<AtomicBool>>,
 }
 
 impl Default for ExtractOptions {
@@ -49,6 +57,7 @@ impl Default for ExtractOptions {
             tablespace_paths: Vec::new(),
             include_wal: true,
             fsync: true,
+            interrupt: None,
         }
     }
 }
@@ -91,6 +100,19 @@ const NEVER_RESTORED: [&str; 2] = ["postmaster.pid", "postmaster.opts"];
 /// Extracts `backup` into `target` (created if absent; must be empty if
 /// present). See the module documentation for the rules.
 pub fn extract(backup: &Backup, target: &Path, opts: &ExtractOptions) -> Result<ExtractReport, Error> {
+    let (report, mut guard) = extract_guarded(backup, target, opts)?;
+    guard.commit();
+    Ok(report)
+}
+
+/// [`extract`], leaving the removal of what it wrote to the caller: dropping
+/// the guard uncommitted removes it (restore commits only once the recovery
+/// settings are written too).
+pub(crate) fn extract_guarded(
+    backup: &Backup,
+    target: &Path,
+    opts: &ExtractOptions,
+) -> Result<(ExtractReport, Guard), Error> {
     if matches!(backup.format, BackupFormat::Label | BackupFormat::BackupHistory) {
         return Err(Error::Invalid(format!(
             "{}: a backup_label or .backup file alone cannot be restored",
@@ -231,8 +253,18 @@ pub fn extract(backup: &Backup, target: &Path, opts: &ExtractOptions) -> Result<
             fsutil::sync_dir(&d)?;
         }
     }
-    guard.commit();
-    Ok(ex.report)
+    interrupted(opts)?;
+    Ok((ex.report, guard))
+}
+
+/// [`Error::Interrupted`] once the caller raised `opts.interrupt`.
+pub(crate) fn interrupted(opts: &ExtractOptions) -> Result<(), Error> {
+    match &opts.interrupt {
+        Some(flag) if flag.load(Ordering::SeqCst) => {
+            Err(Error::Interrupted("stopped by the caller; what was written has been removed".into()))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn rewrite_map(target: &Path, map: &TablespaceMap, escaping: MapEscaping) -> Result<(), Error> {
@@ -257,6 +289,7 @@ struct Extractor<'a> {
 
 impl Extractor<'_> {
     fn entry(&mut self, e: &Entry<'_>, r: &mut dyn Read) -> Result<Flow, Error> {
+        interrupted(self.opts)?;
         let shown = e.path.to_string_lossy().into_owned();
         if e.escapes {
             return Err(Error::Invalid(format!(
@@ -471,9 +504,10 @@ fn absolute(p: &Path) -> Result<PathBuf, Error> {
     Ok(out)
 }
 
-/// Tracks what the extraction created, to remove it on failure.
+/// Tracks what the extraction created, to remove it on failure (when dropped
+/// without [`commit`](Guard::commit)).
 #[derive(Default)]
-struct Guard {
+pub(crate) struct Guard {
     /// Directories created (the topmost of each chain).
     created: Vec<PathBuf>,
     /// Directories that existed, empty, and must be emptied again.
@@ -522,7 +556,7 @@ impl Guard {
         Ok(())
     }
 
-    fn commit(&mut self) {
+    pub(crate) fn commit(&mut self) {
         self.committed = true;
     }
 }
@@ -614,6 +648,32 @@ mod tests {
         let e = extract(&backup, &target, &opts).unwrap_err();
         assert!(e.to_string().contains("not empty"), "{e}");
         assert_eq!(fs::read(target.join("PG_VERSION")).unwrap(), b"15\n");
+    }
+
+    #[test]
+    fn an_interrupt_stops_and_cleans_up() {
+        let src = tempfile::tempdir().unwrap();
+        let backup = tar_backup(src.path(), |b| {
+            add_file(b, "PG_VERSION", b"15\n");
+            add_file(b, "global/x", b"abc");
+        });
+        let out = tempfile::tempdir().unwrap();
+        let flag = Arc::new(AtomicBool::new(true));
+        let opts = ExtractOptions { fsync: false, interrupt: Some(flag.clone()), ..Default::default() };
+        // A new directory (and its new parents) is removed again.
+        let target = out.path().join("a/pgdata");
+        let e = extract(&backup, &target, &opts).unwrap_err();
+        assert!(matches!(e, Error::Interrupted(_)), "{e}");
+        assert_eq!(e.to_string(), "interrupted: stopped by the caller; what was written has been removed");
+        assert!(!out.path().join("a").exists());
+        // An existing empty directory is emptied again.
+        let empty = out.path().join("empty");
+        fs::create_dir(&empty).unwrap();
+        assert!(matches!(extract(&backup, &empty, &opts), Err(Error::Interrupted(_))));
+        assert_eq!(fs::read_dir(&empty).unwrap().count(), 0);
+        // Not raised: the extraction runs.
+        flag.store(false, Ordering::SeqCst);
+        assert_eq!(extract(&backup, &empty, &opts).unwrap().files, 2);
     }
 
     #[test]

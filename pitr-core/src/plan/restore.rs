@@ -6,7 +6,7 @@
 use super::model::Plan;
 use super::planner::{PlanRequest, plan_with_progress};
 use crate::backup::Backup;
-use crate::backup::extract::{ExtractOptions, ExtractReport, extract};
+use crate::backup::extract::{ExtractOptions, ExtractReport, extract_guarded, interrupted};
 use crate::conf::{self, AutoConfEdit};
 use crate::error::{Error, IoError, IoResultExt};
 use crate::fsutil;
@@ -14,6 +14,8 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 /// Every setting that steers recovery. Stale values of these in the backup's
 /// `postgresql.auto.conf` are removed before the plan's are written, so that
@@ -41,6 +43,12 @@ pub struct RestoreRequest {
     pub force: bool,
     /// New tablespace locations by OID.
     pub tablespaces: BTreeMap<u32, PathBuf>,
+    /// Raised by the caller (e.g. from a signal handler) to stop: checked
+    /// before each file copied and before the settings are written; the
+    /// restore then removes what it wrote and fails with
+    /// [`Error::Interrupted`]. (The WAL scan before it stops through the
+    /// progress callback of [`restore_with_progress`].)
+    pub interrupt: Option<Arc<AtomicBool>>,
 }
 
 /// What [`restore`] did.
@@ -133,8 +141,14 @@ pub fn restore_with_progress(
         }
     }
     let backup = Backup::open(&req.plan.backup)?;
-    let opts = ExtractOptions { tablespace_oids: req.tablespaces.clone(), ..ExtractOptions::default() };
-    let extracted = extract(&backup, &req.pgdata, &opts)?;
+    let opts = ExtractOptions {
+        tablespace_oids: req.tablespaces.clone(),
+        interrupt: req.interrupt.clone(),
+        ..ExtractOptions::default()
+    };
+    // All or nothing: until the settings are written, a failure or an
+    // interrupt removes what the extraction wrote (the guard, dropped).
+    let (extracted, mut guard) = extract_guarded(&backup, &req.pgdata, &opts)?;
     // A standby.signal copied from the backup (pg_basebackup -R) would win over
     // recovery.signal and keep the server in standby mode forever.
     for stale in ["standby.signal", "recovery.conf"] {
@@ -144,7 +158,9 @@ pub fn restore_with_progress(
             report.removed.push((p, "copied from the backup; it would override recovery.signal".into()));
         }
     }
+    interrupted(&opts)?;
     report.written = write_recovery_settings(&req.pgdata, &report.plan.settings, report.plan.signal)?;
+    guard.commit();
     report.extracted = Some(extracted);
     report.restored = true;
     report.next_steps = next_steps(&report.plan, &req.pgdata);

@@ -775,6 +775,7 @@ impl Lab {
             pgdata: self.path("recovered"),
             force: false,
             tablespaces: BTreeMap::new(),
+            interrupt: Some(self.interrupt.clone()),
         };
         let report = pitr_core::plan::restore(&req).map_err(|e| Failure::Error(e.to_string()))?;
         if !report.restored {

@@ -7,12 +7,10 @@ use std::io::Read;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-/// Set when the user asked to stop (Ctrl-C, SIGTERM, SIGHUP).
-pub type Interrupt = Arc<AtomicBool>;
+pub use crate::interrupt::Interrupt;
 
 /// True once an interrupt was asked for.
 pub fn interrupted(flag: Option<&Interrupt>) -> bool {
