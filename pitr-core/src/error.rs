@@ -138,8 +138,8 @@ pub enum Error {
     },
     /// The caller raised the interrupt flag of a long write (restore, backup
     /// extraction): it stopped, and what it had written was removed.
-    #[error("interrupted: {0}")]
-    Interrupted(String),
+    #[error("interrupted: stopped by the caller; what was written has been removed")]
+    Interrupted,
 }
 
 /// Result with the umbrella [`Error`].

@@ -45,7 +45,7 @@ pub struct ExtractOptions {
     /// fsync every file and directory written (default true).
     pub fsync: bool,
     /// Raised by the caller (e.g. from a signal handler) to stop: checked
-    /// before each file; the extraction then removes what it wrote and fails
+    /// before each file and at the end; the extraction then removes what it wrote and fails
     /// with [`Error::Interrupted`].
     pub interrupt: Option<Arc<AtomicBool>>,
 }
@@ -258,11 +258,9 @@ pub(crate) fn extract_guarded(
 }
 
 /// [`Error::Interrupted`] once the caller raised `opts.interrupt`.
-pub(crate) fn interrupted(opts: &ExtractOptions) -> Result<(), Error> {
+fn interrupted(opts: &ExtractOptions) -> Result<(), Error> {
     match &opts.interrupt {
-        Some(flag) if flag.load(Ordering::SeqCst) => {
-            Err(Error::Interrupted("stopped by the caller; what was written has been removed".into()))
-        }
+        Some(flag) if flag.load(Ordering::SeqCst) => Err(Error::Interrupted),
         _ => Ok(()),
     }
 }
@@ -663,13 +661,13 @@ mod tests {
         // A new directory (and its new parents) is removed again.
         let target = out.path().join("a/pgdata");
         let e = extract(&backup, &target, &opts).unwrap_err();
-        assert!(matches!(e, Error::Interrupted(_)), "{e}");
+        assert!(matches!(e, Error::Interrupted), "{e}");
         assert_eq!(e.to_string(), "interrupted: stopped by the caller; what was written has been removed");
         assert!(!out.path().join("a").exists());
         // An existing empty directory is emptied again.
         let empty = out.path().join("empty");
         fs::create_dir(&empty).unwrap();
-        assert!(matches!(extract(&backup, &empty, &opts), Err(Error::Interrupted(_))));
+        assert!(matches!(extract(&backup, &empty, &opts), Err(Error::Interrupted)));
         assert_eq!(fs::read_dir(&empty).unwrap().count(), 0);
         // Not raised: the extraction runs.
         flag.store(false, Ordering::SeqCst);

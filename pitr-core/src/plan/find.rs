@@ -28,6 +28,7 @@
 
 use super::model::{Problem, TimelineStep};
 use super::planner::{Store, backup_config, server_settings};
+use super::progress::FileProgress;
 use super::target::{self, TimelineTarget};
 use super::timeline;
 use crate::archive::{Inventory, ScanOptions};
@@ -765,18 +766,9 @@ pub fn find_with_progress(
         history.as_ref().and_then(|h| h.timeline_of(lsn).ok()).unwrap_or(page_tli)
     };
 
-    let total_files = scanner.reader().files().len() as u64;
-    let mut reported: Option<usize> = None;
+    let mut files = FileProgress::new(progress, scanner.reader().files().len() as u64);
     loop {
-        if scanner.reader().current_file() != reported {
-            reported = scanner.reader().current_file();
-            if let Some(i) = reported {
-                let done = i as u64 + 1;
-                if progress(done, total_files).is_break() {
-                    return Err(Error::Cancelled { done, total: total_files });
-                }
-            }
-        }
+        files.step(scanner.reader().current_file())?;
         let owned = match scanner.next_event() {
             Ok(None) => break,
             Err(e) => {

@@ -4,6 +4,7 @@
 pub mod find;
 pub mod model;
 pub mod planner;
+mod progress;
 pub mod replay;
 pub mod restore;
 pub mod target;

@@ -4,6 +4,7 @@
 //! file choices PostgreSQL makes ([`super::timeline`]).
 
 use super::model::{Plan, PlannedFile, Problem, Stop, TimelineStep};
+use super::progress::FileProgress;
 use super::replay::{ConsistencyRule, Replay, ReplayKind, ReplayOutcome, ReplayRecord, StopKind, StopPoint};
 use super::target::{self, DateOrder, RecoveryTarget, TargetAction, TimelineTarget};
 use super::timeline::{self, SegmentPick};
@@ -517,19 +518,10 @@ pub fn plan_with_progress(
                 .with_rmgr(crate::wal::rmgr::RM_XLOG_ID),
             ..Default::default()
         };
-        let total = paths.len() as u64;
-        let mut reported: Option<usize> = None;
+        let mut files = FileProgress::new(progress, paths.len() as u64);
         match WalReader::open(source, opts) {
             Ok(mut reader) => loop {
-                if reader.current_file() != reported {
-                    reported = reader.current_file();
-                    if let Some(i) = reported {
-                        let done = i as u64 + 1;
-                        if progress(done, total).is_break() {
-                            return Err(Error::Cancelled { done, total });
-                        }
-                    }
-                }
+                files.step(reader.current_file())?;
                 match reader.next_record() {
                     Ok(Some(rec)) => {
                         let r = replay_record(&rec);

@@ -6,7 +6,7 @@
 use super::model::Plan;
 use super::planner::{PlanRequest, plan_with_progress};
 use crate::backup::Backup;
-use crate::backup::extract::{ExtractOptions, ExtractReport, extract_guarded, interrupted};
+use crate::backup::extract::{ExtractOptions, ExtractReport, extract_guarded};
 use crate::conf::{self, AutoConfEdit};
 use crate::error::{Error, IoError, IoResultExt};
 use crate::fsutil;
@@ -44,7 +44,7 @@ pub struct RestoreRequest {
     /// New tablespace locations by OID.
     pub tablespaces: BTreeMap<u32, PathBuf>,
     /// Raised by the caller (e.g. from a signal handler) to stop: checked
-    /// before each file copied and before the settings are written; the
+    /// before each file copied and once the copy is done; the
     /// restore then removes what it wrote and fails with
     /// [`Error::Interrupted`]. (The WAL scan before it stops through the
     /// progress callback of [`restore_with_progress`].)
@@ -158,7 +158,6 @@ pub fn restore_with_progress(
             report.removed.push((p, "copied from the backup; it would override recovery.signal".into()));
         }
     }
-    interrupted(&opts)?;
     report.written = write_recovery_settings(&req.pgdata, &report.plan.settings, report.plan.signal)?;
     guard.commit();
     report.extracted = Some(extracted);
