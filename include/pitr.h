@@ -1921,7 +1921,8 @@ pitr_status pitr_find(const struct pitr_find_options *options, size_t *out_count
  * arguments are refused, or when the inputs cannot be read at all.
  *
  * The report, `*out_count`, the errors and the last error are those of
- * `pitr_find` with the same options.
+ * `pitr_find` with the same options, or `PITR_STATUS_CANCELLED` (no report)
+ * when `progress` returned non-zero.
  *
  * Thread safety: any thread; blocks while reading (and while asking `dsn`);
  * `progress` is called on the calling thread only, before this function
@@ -2878,7 +2879,8 @@ pitr_status pitr_plan(const struct pitr_plan_options *options, struct pitr_recov
  * backup or archive cannot be read.
  *
  * The plan, the errors and the last error are those of `pitr_plan` with the
- * same options.
+ * same options, or `PITR_STATUS_CANCELLED` (no plan) when `progress`
+ * returned non-zero.
  *
  * Thread safety: any thread; blocks while reading (the archive is read in
  * parallel); `progress` is called on the calling thread only, before this
@@ -3323,7 +3325,8 @@ pitr_status pitr_restore(const struct pitr_plan_options *options,
  * anything is written.
  *
  * The report, the errors and the last error are those of `pitr_restore`
- * with the same arguments.
+ * with the same arguments, or `PITR_STATUS_CANCELLED` (nothing written)
+ * when `progress` returned non-zero.
  *
  * Thread safety: any thread; blocks while copying; `progress` is called on
  * the calling thread only, before this function returns.

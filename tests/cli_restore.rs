@@ -10,6 +10,18 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// `pitr restore` of `backup` to the backup's own end (`--target immediate`).
+fn restore(backup: &Path, archive: &Path, pgdata: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pitr"));
+    cmd.args(["restore", "--backup"])
+        .arg(backup)
+        .arg("--archive")
+        .arg(archive)
+        .args(["--target", "immediate", "--pgdata"])
+        .arg(pgdata);
+    cmd
+}
+
 fn has_entries(dir: &Path) -> bool {
     fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(false)
 }
@@ -28,13 +40,7 @@ fn ctrl_c_during_the_copy_removes_what_was_written() {
         if !existing {
             fs::remove_dir(&pgdata).unwrap();
         }
-        let mut child = Command::new(env!("CARGO_BIN_EXE_pitr"))
-            .args(["restore", "--backup"])
-            .arg(&b.dir)
-            .arg("--archive")
-            .arg(c.archive_dir())
-            .args(["--target", "immediate", "--pgdata"])
-            .arg(&pgdata)
+        let mut child = restore(&b.dir, c.archive_dir(), &pgdata)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -64,15 +70,7 @@ fn ctrl_c_during_the_copy_removes_what_was_written() {
     }
     // Uninterrupted, the same restore completes.
     let pgdata = c.scratch_dir("restore-done");
-    let out = Command::new(env!("CARGO_BIN_EXE_pitr"))
-        .args(["restore", "--backup"])
-        .arg(&b.dir)
-        .arg("--archive")
-        .arg(c.archive_dir())
-        .args(["--target", "immediate", "--pgdata"])
-        .arg(&pgdata)
-        .output()
-        .unwrap();
+    let out = restore(&b.dir, c.archive_dir(), &pgdata).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(pgdata.join("recovery.signal").is_file() && pgdata.join("base").is_dir());
 }

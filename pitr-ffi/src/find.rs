@@ -265,7 +265,8 @@ pub unsafe extern "C" fn pitr_find(
 /// arguments are refused, or when the inputs cannot be read at all.
 ///
 /// The report, `*out_count`, the errors and the last error are those of
-/// `pitr_find` with the same options.
+/// `pitr_find` with the same options, or `PITR_STATUS_CANCELLED` (no report)
+/// when `progress` returned non-zero.
 ///
 /// Thread safety: any thread; blocks while reading (and while asking `dsn`);
 /// `progress` is called on the calling thread only, before this function

@@ -473,7 +473,8 @@ pub unsafe extern "C" fn pitr_plan(
 /// backup or archive cannot be read.
 ///
 /// The plan, the errors and the last error are those of `pitr_plan` with the
-/// same options.
+/// same options, or `PITR_STATUS_CANCELLED` (no plan) when `progress`
+/// returned non-zero.
 ///
 /// Thread safety: any thread; blocks while reading (the archive is read in
 /// parallel); `progress` is called on the calling thread only, before this
@@ -1174,7 +1175,8 @@ pub unsafe extern "C" fn pitr_restore(
 /// anything is written.
 ///
 /// The report, the errors and the last error are those of `pitr_restore`
-/// with the same arguments.
+/// with the same arguments, or `PITR_STATUS_CANCELLED` (nothing written)
+/// when `progress` returned non-zero.
 ///
 /// Thread safety: any thread; blocks while copying; `progress` is called on
 /// the calling thread only, before this function returns.

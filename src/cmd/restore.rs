@@ -46,7 +46,7 @@ pub fn run(args: &Args, out: &Output) -> CmdResult {
     };
     let report = match out.wal_scan(Some(&interrupt), |progress| restore_with_progress(&req, progress)) {
         Ok(r) => r,
-        Err(e @ (Error::Cancelled { .. } | Error::Interrupted(_))) => {
+        Err(e @ (Error::Cancelled { .. } | Error::Interrupted)) => {
             out.error(&CliError::new(format!("{e}; nothing restored into {}", req.pgdata.display())));
             return Ok(ExitCode::from(130));
         }
